@@ -1,0 +1,5 @@
+"""jaster: janli."""
+
+from nejumi_plugin import jaster_benchmark
+
+test_janli = jaster_benchmark("janli")

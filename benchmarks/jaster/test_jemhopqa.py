@@ -1,0 +1,5 @@
+"""jaster: jemhopqa."""
+
+from nejumi_plugin import jaster_benchmark
+
+test_jemhopqa = jaster_benchmark("jemhopqa")

@@ -1,0 +1,55 @@
+"""What every backend takes and gives: requests in, completions out, one small Protocol."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any, Protocol
+
+
+@dataclass(frozen=True)
+class GenerationRequest:
+    """One greedy completion of a plain-text prompt."""
+
+    prompt: str
+    max_new_tokens: int
+    stop: tuple[str, ...] = ()  # generation may end at the first of these (the text keeps it)
+    add_special_tokens: bool = False  # tokenizer special tokens (BOS); Neo's jaster prompts had none
+
+    def canonical(self) -> str:
+        """A stable JSON form, part of the cache key."""
+        return json.dumps(asdict(self), ensure_ascii=False, sort_keys=True)
+
+
+@dataclass(frozen=True)
+class Completion:
+    """A backend's answer to one request."""
+
+    text: str
+    latency_s: float  # wall time charged to this request (a batch's time is shared by its rows)
+    finish_reason: str = "length"  # "length", "eos" or "stop"
+    prompt_tokens: int | None = None
+    output_tokens: int | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+    cached: bool = False  # served from the CallStore rather than generated in this run
+
+
+class BackendError(Exception):
+    """A backend could not produce a completion (after its own retries)."""
+
+
+class Backend(Protocol):
+    """Generates completions. Implementations may batch, reorder or run concurrently."""
+
+    def identity(self) -> dict[str, Any]:
+        """What determines this backend's outputs (model, revision, dtype, quantization...): the cache-key part."""
+        ...
+
+    def generate(self, requests: Sequence[GenerationRequest]) -> Iterator[tuple[int, Completion]]:
+        """Yield `(index into requests, completion)` as soon as each is ready."""
+        ...
+
+    def close(self) -> None:
+        """Release memory or connections."""
+        ...

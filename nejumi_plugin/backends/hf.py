@@ -1,0 +1,174 @@
+"""Local Hugging Face models: transformers + accelerate (+ bitsandbytes), greedy, batched, left-padded."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from collections import defaultdict
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .base import BackendError, Completion, GenerationRequest
+
+log = logging.getLogger(__name__)
+
+_DTYPES = {"bf16": "bfloat16", "fp16": "float16", "fp32": "float32"}
+
+
+@dataclass(frozen=True)
+class HFSettings:
+    """Everything that decides how the model is loaded (from `model.*` and `llm_jp_eval.torch_dtype`)."""
+
+    path: str
+    dtype: str = "bfloat16"
+    device_map: str | None = "auto"
+    trust_remote_code: bool = False
+    load_in_8bit: bool = False
+    load_in_4bit: bool = False
+    batch_size: int = 8
+    threads: int | None = None  # torch CPU threads (set per xdist worker so workers do not oversubscribe)
+
+
+def _fingerprint(path: str) -> str | None:
+    """Name, size and mtime of a local model folder's top-level files: a changed checkpoint changes the cache key."""
+    folder = Path(path)
+    if not folder.is_dir():
+        return None
+    digest = hashlib.sha256()
+    for f in sorted(folder.iterdir()):
+        if f.is_file():
+            stat = f.stat()
+            digest.update(f"{f.name}:{stat.st_size}:{int(stat.st_mtime)}\n".encode())
+    return digest.hexdigest()[:16]
+
+
+class HFBackend:
+    """Greedy generation with `model.generate` over length-sorted, left-padded batches."""
+
+    def __init__(self, settings: HFSettings) -> None:
+        self.settings = settings
+        self._model: Any = None
+        self._tokenizer: Any = None
+        self._load_error: BackendError | None = None
+
+    def identity(self) -> dict[str, Any]:
+        s = self.settings
+        return {
+            "backend": "hf",
+            "model": s.path,
+            "fingerprint": _fingerprint(s.path),
+            "dtype": _DTYPES.get(s.dtype, s.dtype),
+            "quantization": "8bit" if s.load_in_8bit else "4bit" if s.load_in_4bit else None,
+            "decoding": "greedy",
+        }
+
+    def _load(self) -> None:
+        try:
+            import torch
+            import transformers
+        except ImportError as err:
+            raise BackendError(f"local models need the hf extra: pip install 'nejumi[hf]' ({err})") from None
+        s = self.settings
+        if s.threads:
+            torch.set_num_threads(s.threads)
+        started = time.perf_counter()
+        try:
+            self._model, self._tokenizer = self._from_pretrained(s, torch, transformers)
+        except (OSError, ValueError, ImportError, RuntimeError) as err:
+            self._load_error = BackendError(f"could not load model {s.path!r}: {err}")
+            raise self._load_error from err
+        log.info("loaded %s in %.1f s", s.path, time.perf_counter() - started)
+
+    @staticmethod
+    def _from_pretrained(s: HFSettings, torch: Any, transformers: Any) -> tuple[Any, Any]:
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+
+        tokenizer = AutoTokenizer.from_pretrained(s.path, trust_remote_code=s.trust_remote_code)
+        tokenizer.padding_side = "left"
+        if tokenizer.pad_token_id is None:
+            tokenizer.pad_token = tokenizer.eos_token
+        kwargs: dict[str, Any] = {"trust_remote_code": s.trust_remote_code}
+        dtype_name = _DTYPES.get(s.dtype, s.dtype)
+        dtype = dtype_name if dtype_name == "auto" else getattr(torch, dtype_name)
+        major = int(transformers.__version__.split(".")[0])
+        kwargs["dtype" if major >= 5 else "torch_dtype"] = dtype
+        if s.device_map:
+            kwargs["device_map"] = s.device_map
+        if s.load_in_8bit or s.load_in_4bit:
+            from transformers import BitsAndBytesConfig
+
+            kwargs["quantization_config"] = BitsAndBytesConfig(load_in_8bit=s.load_in_8bit, load_in_4bit=s.load_in_4bit)
+        model = AutoModelForCausalLM.from_pretrained(s.path, **kwargs)
+        model.eval()
+        return model, tokenizer
+
+    def generate(self, requests: Sequence[GenerationRequest]) -> Iterator[tuple[int, Completion]]:
+        if not requests:
+            return
+        if self._load_error is not None:
+            raise self._load_error
+        if self._model is None:
+            self._load()
+        groups: dict[tuple[int, tuple[str, ...], bool], list[int]] = defaultdict(list)
+        for i, req in enumerate(requests):
+            groups[(req.max_new_tokens, req.stop, req.add_special_tokens)].append(i)
+        for (max_new, stop, special), indices in groups.items():
+            lengths = {i: len(self._encode(requests[i].prompt, special)) for i in indices}
+            ordered = sorted(indices, key=lambda i: -lengths[i])  # longest first: memory trouble shows early
+            size = self.settings.batch_size
+            for start in range(0, len(ordered), size):
+                batch = ordered[start : start + size]
+                texts = self._generate_batch([requests[i].prompt for i in batch], max_new, stop, special)
+                yield from zip(batch, texts)
+
+    def _encode(self, prompt: str, special: bool) -> list[int]:
+        return self._tokenizer(prompt, add_special_tokens=special)["input_ids"]
+
+    def _generate_batch(
+        self, prompts: list[str], max_new: int, stop: tuple[str, ...], special: bool
+    ) -> list[Completion]:
+        import torch
+        from transformers import GenerationConfig
+
+        tok, model = self._tokenizer, self._model
+        enc = tok(prompts, return_tensors="pt", padding=True, add_special_tokens=special).to(model.device)
+        config = GenerationConfig(
+            max_new_tokens=max_new,
+            do_sample=False,
+            num_beams=1,
+            repetition_penalty=1.0,
+            eos_token_id=tok.eos_token_id,  # as Neo's pipeline: the tokenizer's EOS only
+            pad_token_id=tok.pad_token_id,
+            stop_strings=list(stop) or None,
+        )
+        started = time.perf_counter()
+        try:
+            with torch.inference_mode():
+                out = model.generate(**enc, generation_config=config, tokenizer=tok if stop else None)
+        except (RuntimeError, ValueError) as err:  # e.g. out of memory: the items fail, nothing is stored
+            raise BackendError(f"generation failed for a batch of {len(prompts)}: {err}") from err
+        share = (time.perf_counter() - started) / len(prompts)
+        new_tokens = out[:, enc["input_ids"].shape[1] :]
+        completions = []
+        for row, prompt_len in zip(new_tokens.tolist(), enc["attention_mask"].sum(dim=1).tolist()):
+            ids, reason = _trim(row, tok.eos_token_id, tok.pad_token_id)
+            text = tok.decode(ids, skip_special_tokens=True)
+            if reason == "length" and stop and any(s in text for s in stop):
+                reason = "stop"
+            completions.append(Completion(text, share, reason, int(prompt_len), len(ids)))
+        return completions
+
+    def close(self) -> None:
+        self._model = self._tokenizer = None
+
+
+def _trim(row: list[int], eos: int | None, pad: int | None) -> tuple[list[int], str]:
+    """Cut a generated row at EOS; padding after an early stop is dropped."""
+    if eos is not None and eos in row:
+        return row[: row.index(eos)], "eos"
+    while row and pad is not None and row[-1] == pad:
+        row = row[:-1]
+    return row, "length"

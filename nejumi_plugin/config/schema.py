@@ -1,0 +1,232 @@
+"""Pydantic models of a run config: Neo's ``configs/config_template.yaml`` key for key, plus our additions.
+
+Field names are the YAML keys (spec/mtbench.md §1.4, spec/jaster.md §1); every model forbids unknown keys,
+is strict and frozen (see ``_base.Section``). The ``mtbench`` section lives in ``mtbench_schema``.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import json
+from pathlib import Path
+from typing import Any, ClassVar, Literal, get_args
+
+from pydantic import Field, PrivateAttr, ValidationInfo, field_validator
+
+from ._base import Section
+from .mtbench_schema import (
+    MtbenchConfig,
+    MtbenchDatasetConfig,
+    MtbenchDatasetLangConfig,
+    MtbenchLangConfig,
+    parse_roles,
+    parse_token_ids,
+)
+
+__all__ = [
+    "API_NAMES", "BLEND_TASKS", "BLEND_TASK_SWITCH", "LlmJpEvalConfig", "LlmJpEvalLangConfig", "ModelConfig",
+    "MtbenchConfig", "MtbenchDatasetConfig", "MtbenchDatasetLangConfig", "MtbenchLangConfig", "NewRunConfig",
+    "OldRunConfig", "RunConfig", "Section", "WandbConfig", "parse_roles", "parse_token_ids",
+]
+
+ApiName = Literal["openai", "anthropic", "google", "cohere", "mistral", "amazon_bedrock"]
+API_NAMES: tuple[str, ...] = get_args(ApiName)
+TorchDtype = Literal["bf16", "fp16", "fp32", "bfloat16", "float16", "float32", "auto"]
+_TORCH_NAMES = {"bf16": "bfloat16", "fp16": "float16", "fp32": "float32"}
+BlendTask = Literal[
+    "jaster_ja_0_shot", "jaster_ja_4_shot", "jaster_en_0_shot", "jaster_en_4_shot", "mtbench_ja", "mtbench_en",
+]
+BLEND_TASKS: tuple[str, ...] = get_args(BlendTask)
+# blend task name -> the run_* switch of this run that produces it (Neo's blend_run.TASK_DICT, inverted)
+BLEND_TASK_SWITCH: dict[str, str] = {
+    "jaster_ja_0_shot": "run_llm_jp_eval_ja_0_shot", "jaster_ja_4_shot": "run_llm_jp_eval_ja_few_shots",
+    "jaster_en_0_shot": "run_llm_jp_eval_en_0_shot", "jaster_en_4_shot": "run_llm_jp_eval_en_few_shots",
+    "mtbench_ja": "run_mt_bench_ja", "mtbench_en": "run_mt_bench_en",
+}
+
+
+class WandbConfig(Section):
+    """``wandb``: where results are logged."""
+
+    entity: str = "your/WANDB/entity"
+    project: str = "your/WANDB/project"
+    run_name: str = "your/WANDB/run_name"
+    mode: Literal["online", "offline", "disabled"] = "online"  # new
+
+
+class ModelConfig(Section):
+    """``model``: a local Hugging Face model (``api: false``) or a hosted API."""
+
+    api: Literal[False] | ApiName = False
+    use_wandb_artifacts: bool = True
+    artifacts_path: str = ""
+    pretrained_model_name_or_path: str | None = None
+    device_map: str = "auto"
+    load_in_8bit: bool = False
+    load_in_4bit: bool = False
+    trust_remote_code: bool = False  # new (Neo injected True)
+    batch_size: int = Field(8, ge=1)  # new
+
+    @field_validator("api", mode="before")
+    @classmethod
+    def _check_api(cls, value: Any) -> Any:
+        if value is False or (isinstance(value, str) and value in API_NAMES):
+            return value
+        expected = "false (a local model) or one of " + ", ".join(API_NAMES)
+        if value == "anthoropic":
+            raise ValueError(f'expected {expected}; "anthoropic" is a misspelling (in Neo\'s template comment), '
+                             'did you mean "anthropic"?')
+        if isinstance(value, str):
+            if value.lower() == "false":
+                raise ValueError(f"expected {expected}; write false without quotes")
+            close = difflib.get_close_matches(value.lower(), API_NAMES, n=1)
+            if close:
+                raise ValueError(f'expected {expected}; did you mean "{close[0]}"?')
+        raise ValueError(f"expected {expected}")
+
+    @field_validator("load_in_4bit")
+    @classmethod
+    def _one_quantization(cls, value: bool, info: ValidationInfo) -> bool:
+        if value and info.data.get("load_in_8bit"):
+            raise ValueError("expected false when model.load_in_8bit is true (8-bit and 4-bit loading exclude "
+                             "each other)")
+        return value
+
+
+class LlmJpEvalLangConfig(Section):
+    """``llm_jp_eval.{ja,en}``: optional prompt templates (spec/jaster.md §4.3)."""
+
+    custom_prompt_template: str | None = None
+    custom_fewshots_template: str | None = None
+
+
+class LlmJpEvalConfig(Section):
+    """``llm_jp_eval``: the jaster tasks."""
+
+    max_seq_length: int = Field(2048, gt=0)
+    target_dataset: str | list[str] = "all"
+    ja_num_shots: int = Field(4, ge=0)
+    en_num_shots: int = Field(4, ge=0)
+    torch_dtype: TorchDtype = "bf16"
+    add_special_tokens: bool = False  # new
+    stop_at_blank_line: bool = True  # new
+    dataset_artifact: str | None = "wandb-japan/llm-leaderboard/jaster:v11"  # null: dataset_dir is local data
+    dataset_dir: str = "/jaster/1.2.6/evaluation/test"
+    ja: LlmJpEvalLangConfig = Field(default_factory=LlmJpEvalLangConfig)
+    en: LlmJpEvalLangConfig = Field(default_factory=LlmJpEvalLangConfig)
+
+    @field_validator("target_dataset", mode="before")
+    @classmethod
+    def _check_target(cls, value: Any) -> Any:
+        if isinstance(value, str) or (isinstance(value, list) and value and all(isinstance(v, str) for v in value)):
+            return value
+        raise ValueError('expected a dataset name ("all", a jaster dataset or "mmlu_en") or a non-empty list of them')
+
+    @property
+    def torch_dtype_name(self) -> str:
+        """``torch_dtype`` spelled as a torch attribute name (``bf16`` -> ``bfloat16``), or ``auto``."""
+        return _TORCH_NAMES.get(self.torch_dtype, self.torch_dtype)
+
+
+class NewRunConfig(Section):
+    """``new_run``: the W&B run that only blends old runs (Neo's blend_run_configs)."""
+
+    entity: str = "your/WANDB/entity"
+    project: str = "your/WANDB/project"
+    run_name: str = "your/WANDB/run_name"
+
+
+class OldRunConfig(Section):
+    """One ``old_runs`` entry: the tasks to take over from a past run."""
+
+    run_path: str
+    tasks: list[BlendTask]
+
+    @field_validator("tasks", mode="before")
+    @classmethod
+    def _none_is_empty(cls, value: Any) -> Any:
+        return [] if value is None else value  # every task commented out in the YAML list
+
+    @field_validator("run_path")
+    @classmethod
+    def _check_run_path(cls, value: str) -> str:
+        if value.count("/") != 2 or not all(value.split("/")):
+            raise ValueError('expected "entity/project/run_id"')
+        return value
+
+
+class RunConfig(Section):
+    """A whole run config (the top level of ``configs/config.yaml``)."""
+
+    testmode: bool = False
+    model_name: str = "your modelname"
+    wandb: WandbConfig = Field(default_factory=WandbConfig)
+    run_llm_jp_eval_ja_0_shot: bool = True
+    run_llm_jp_eval_ja_few_shots: bool = True
+    run_llm_jp_eval_en_0_shot: bool = True
+    run_llm_jp_eval_en_few_shots: bool = True
+    run_mt_bench_ja: bool = True
+    run_mt_bench_en: bool = True
+    model: ModelConfig = Field(default_factory=ModelConfig)
+    llm_jp_eval: LlmJpEvalConfig = Field(default_factory=LlmJpEvalConfig)
+    mtbench: MtbenchConfig = Field(default_factory=MtbenchConfig)
+    github_version: str = "g-eval-v1.0"
+    run_chain: bool = False
+    new_run: NewRunConfig | None = None
+    old_runs: list[OldRunConfig] = Field(default_factory=list)
+
+    _source_path: Path | None = PrivateAttr(default=None)
+    # Dotted keys never recorded or hashed; a future secret field is listed here.
+    SECRET_KEYS: ClassVar[frozenset[str]] = frozenset()
+
+    @field_validator("old_runs", mode="before")
+    @classmethod
+    def _no_old_runs(cls, value: Any) -> Any:
+        return [] if value is None else value  # every entry commented out, as Neo's blend template invites
+
+    @field_validator("old_runs")
+    @classmethod
+    def _check_blend(cls, value: list[OldRunConfig], info: ValidationInfo) -> list[OldRunConfig]:
+        if not info.data.get("run_chain"):
+            return value  # Neo checks the blend tasks only when it blends (blend_run.py L153-159)
+        seen: set[str] = set()
+        for run in value:
+            for task in run.tasks:
+                if task in seen:
+                    raise ValueError(f"expected each task to be inherited once; {task} is listed twice")
+                seen.add(task)
+                switch = BLEND_TASK_SWITCH[task]
+                if info.data.get(switch):
+                    raise ValueError(f"expected {switch}: false when {task} is inherited with run_chain: true")
+        return value
+
+    @property
+    def source_path(self) -> Path | None:
+        """Resolved path of the file this config was loaded from (None if built in memory)."""
+        return self._source_path
+
+    @property
+    def base_dir(self) -> Path:
+        """Folder that relative data paths are resolved against: the config file's folder, else the cwd."""
+        return self._source_path.parent if self._source_path else Path.cwd()
+
+    def _set_source(self, path: Path) -> None:
+        self._source_path = path
+
+    def to_public_dict(self) -> dict[str, Any]:
+        """The validated config as plain JSON data, for run metadata; the one place secrets are dropped."""
+        data = self.model_dump(mode="json")
+        for dotted in self.SECRET_KEYS:
+            *parents, leaf = dotted.split(".")
+            node = data
+            for part in parents:
+                node = node.get(part) or {}
+            node.pop(leaf, None)
+        return data
+
+    @property
+    def config_hash(self) -> str:
+        """sha256 hex of the canonical JSON of ``to_public_dict()`` (sorted keys); independent of key order."""
+        text = json.dumps(self.to_public_dict(), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+        return hashlib.sha256(text.encode("utf-8")).hexdigest()

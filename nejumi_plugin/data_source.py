@@ -1,0 +1,74 @@
+"""Where the data and the model come from: a local path, or a W&B artifact when W&B is online."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from .config import ConfigError, RunConfig
+from .models.embedded import EMBEDDED_PREFIX, resolve_model_path as resolve_embedded
+
+
+def wandb_mode(cfg: RunConfig) -> str:
+    """`WANDB_MODE` from the environment wins over `wandb.mode`, as in the wandb SDK ("dryrun" means offline)."""
+    mode = os.environ.get("WANDB_MODE") or cfg.wandb.mode
+    return "offline" if mode == "dryrun" else mode
+
+
+def download_artifact(path: str, kind: str, key: str, cfg: RunConfig) -> Path:
+    """Download W&B artifact `path` (entity/project/name:version) and return its local folder."""
+    mode = wandb_mode(cfg)
+    if mode != "online":
+        raise ConfigError(
+            f"{cfg.source_path}: {key}: the W&B artifact {path!r} cannot be fetched while W&B is {mode}; "
+            "set it to null and point llm_jp_eval.dataset_dir (or model.pretrained_model_name_or_path) at a local copy"
+        )
+    try:
+        import wandb
+    except ImportError:
+        raise ConfigError(f"{cfg.source_path}: {key}: fetching W&B artifacts needs wandb: pip install 'nejumi[wandb]'") from None
+    try:
+        return Path(wandb.Api().artifact(path, type=kind).download())
+    except Exception as err:  # wandb raises many types (auth, network, not found)
+        raise ConfigError(
+            f"{cfg.source_path}: {key}: could not fetch W&B artifact {path!r}: {err}; "
+            "check `wandb login` and the artifact path, or set it to null and use a local path"
+        ) from None
+
+
+def resolve_dataset_dir(cfg: RunConfig) -> Path:
+    """The jaster `test` folder: inside the downloaded `dataset_artifact`, else `dataset_dir` itself.
+
+    A relative local `dataset_dir` is taken relative to the config file's folder.
+    """
+    ev = cfg.llm_jp_eval
+    key = "llm_jp_eval.dataset_dir"
+    if ev.dataset_artifact:
+        root = download_artifact(ev.dataset_artifact, "dataset", "llm_jp_eval.dataset_artifact", cfg)
+        path = root / (ev.dataset_dir or "").lstrip("/")
+    elif not ev.dataset_dir:
+        raise ConfigError(f"{cfg.source_path}: {key}: required when llm_jp_eval.dataset_artifact is null")
+    else:
+        path = Path(os.path.expanduser(ev.dataset_dir))
+        if not path.is_absolute():
+            path = cfg.base_dir / path
+    if not path.is_dir():
+        raise ConfigError(
+            f"{cfg.source_path}: {key}: {path} is not a folder; it must be the 'test' folder of llm-jp-eval's "
+            "evaluation layout (…/evaluation/test, with train/ and dev/ beside it)"
+        )
+    return path.resolve()
+
+
+def resolve_model_path(cfg: RunConfig) -> str:
+    """A local folder, a hub id, an `embedded:` model, or the folder of `model.artifacts_path` (W&B)."""
+    m = cfg.model
+    if m.use_wandb_artifacts and m.artifacts_path:
+        return str(download_artifact(m.artifacts_path, "model", "model.artifacts_path", cfg))
+    name = m.pretrained_model_name_or_path
+    if not name:
+        raise ConfigError(f"{cfg.source_path}: model.pretrained_model_name_or_path: required (a local folder or hub id)")
+    if name.startswith(EMBEDDED_PREFIX):
+        return resolve_embedded(name)
+    local = cfg.base_dir / os.path.expanduser(name)
+    return str(local.resolve()) if not Path(name).is_absolute() and local.exists() else name

@@ -1,0 +1,72 @@
+"""Answer a set of requests: from the CallStore where possible, the rest from the backend, stored as they arrive."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from .backends.base import Backend, BackendError, Completion, GenerationRequest
+from .store import CallStore, call_key
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class EngineStats:
+    cached: int = 0
+    generated: int = 0
+    failed: int = 0
+    output_tokens: int = 0
+    generation_s: float = 0.0
+
+
+@dataclass
+class Engine:
+    """One per process. Backends load their model at the first generation: a fully cached rerun never loads it."""
+
+    backend: Backend
+    calls: CallStore
+    stats: EngineStats = field(default_factory=EngineStats)
+
+    @property
+    def identity(self) -> Mapping[str, object]:
+        return self.backend.identity()
+
+    def answer(self, requests: Mapping[str, GenerationRequest]) -> dict[str, Completion | BackendError]:
+        """Completions for `{name: request}`; a name maps to a `BackendError` when its request could not be served."""
+        keys = {name: call_key(self.identity, req) for name, req in requests.items()}
+        stored = self.calls.get_many(set(keys.values()))
+        results: dict[str, Completion | BackendError] = {
+            name: stored[key] for name, key in keys.items() if key in stored
+        }
+        self.stats.cached += len(results)
+        missing = [name for name in requests if name not in results]
+        if not missing:
+            return results
+        # identical requests (same prompt twice) are generated once
+        unique: dict[str, list[str]] = {}
+        for name in missing:
+            unique.setdefault(keys[name], []).append(name)
+        order = list(unique)
+        batch = [requests[unique[key][0]] for key in order]
+        try:
+            for index, completion in self.backend.generate(batch):
+                key = order[index]
+                self.calls.put(key, self.identity, batch[index], completion)
+                self.stats.generated += 1
+                self.stats.output_tokens += completion.output_tokens or 0
+                self.stats.generation_s += completion.latency_s
+                for name in unique[key]:
+                    results[name] = completion
+        except BackendError as err:
+            log.error("%s", err)
+            for name in missing:
+                if name not in results:
+                    results[name] = err
+                    self.stats.failed += 1
+        return results
+
+    def close(self) -> None:
+        self.backend.close()
+        self.calls.close()

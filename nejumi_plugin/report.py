@@ -1,0 +1,78 @@
+"""The controller's side of a run: gathers scored samples from item reports, then writes and prints the row."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+import pytest
+
+from .aggregate.jaster import JasterTaskTables, build_task_tables, leaderboard_row
+from .benchmark import DATA_ERROR_TASK
+from .session import NejumiSession
+from .sinks.files import write_run
+from .sinks.terminal import summary_lines
+from .tasks.jaster.cases import enabled_settings
+
+
+class RunReport:
+    """Registered only in the controller (or the single process); item reports reach it from every worker."""
+
+    def __init__(self, session: NejumiSession) -> None:
+        self.session = session
+        self.records: dict[str, dict[str, Any]] = {}
+        self.failed: Counter[str] = Counter()
+        self.tasks: list[JasterTaskTables] = []
+        self.written = False
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        props = report.user_properties
+        task = next((v for k, v in props if k == "nejumi_task"), None)
+        if task is None:
+            return
+        if report.failed:
+            self.failed[task] += 1
+        elif report.when == "call":
+            for key, value in props:
+                if key == "nejumi":
+                    self.records[value["key"]] = value
+
+    @property
+    def complete(self) -> bool:
+        return not self.failed
+
+    def build(self) -> None:
+        """Neo's tables for every jaster task that has scored samples, and the one-row leaderboard."""
+        cfg = self.session.cfg
+        records = list(self.records.values())
+        self.tasks = []
+        for setting in enabled_settings(cfg):
+            mine = [r for r in records if r["task"] == setting.task]
+            if mine:
+                tables = build_task_tables(setting, mine, cfg.model_name)
+                tables.complete = not self.failed.get(setting.task) and not self.failed.get(DATA_ERROR_TASK)
+                self.tasks.append(tables)
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
+        if not self.records and not self.failed:
+            return  # nothing of ours ran (e.g. only deselected items)
+        self.build()
+        row = leaderboard_row(self.session.cfg.model_name, self.tasks)
+        cached = sum(1 for r in self.records.values() if r.get("cached"))
+        meta = self.session.meta(
+            complete=self.complete,
+            items={"scored": len(self.records), "failed": sum(self.failed.values()), "from_cache": cached},
+            tasks={t.setting.task: {"complete": t.complete} for t in self.tasks},
+        )
+        tables = {name: tbl for task in self.tasks for name, tbl in task.tables.items()}
+        write_run(self.session.run_dir, tables, {**row, "meta": meta})
+        self.written = True
+
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        if not self.written:
+            return
+        terminalreporter.section("nejumi leaderboard")
+        lines = summary_lines(self.tasks, str(self.session.run_dir), self.complete, sum(self.failed.values()))
+        for line in lines:
+            terminalreporter.write_line(line)

@@ -1,0 +1,98 @@
+"""The run directory's two SQLite stores: every generation (CallStore) and every scored sample (ResultStore).
+
+Both use WAL mode and commit each write at once, so a crash or Ctrl-C loses nothing already computed, and several
+pytest-xdist workers can share them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict, replace
+from pathlib import Path
+from typing import Any
+
+from .backends.base import Completion, GenerationRequest
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(path, timeout=60, isolation_level=None)  # autocommit: each write is durable at once
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=NORMAL")
+    return conn
+
+
+def call_key(identity: Mapping[str, Any], request: GenerationRequest) -> str:
+    """Hash of backend identity + request: the same question to the same model is answered once."""
+    blob = json.dumps(identity, sort_keys=True, ensure_ascii=False) + "\n" + request.canonical()
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
+class CallStore:
+    """Completions keyed by `call_key`."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._conn = _connect(path)
+        self._conn.execute(
+            "CREATE TABLE IF NOT EXISTS calls (key TEXT PRIMARY KEY, identity TEXT, request TEXT,"
+            " completion TEXT, created REAL)"
+        )
+
+    def get_many(self, keys: Iterable[str]) -> dict[str, Completion]:
+        found: dict[str, Completion] = {}
+        keys = list(keys)
+        for start in range(0, len(keys), 500):
+            chunk = keys[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            for key, blob in self._conn.execute(f"SELECT key, completion FROM calls WHERE key IN ({marks})", chunk):
+                found[key] = replace(Completion(**json.loads(blob)), cached=True)
+        return found
+
+    def put(self, key: str, identity: Mapping[str, Any], request: GenerationRequest, completion: Completion) -> None:
+        self._conn.execute(
+            "INSERT OR REPLACE INTO calls VALUES (?, ?, ?, ?, ?)",
+            (
+                key,
+                json.dumps(identity, sort_keys=True, ensure_ascii=False),
+                request.canonical(),
+                json.dumps(asdict(replace(completion, cached=False)), ensure_ascii=False),
+                time.time(),
+            ),
+        )
+
+    def __len__(self) -> int:
+        return self._conn.execute("SELECT COUNT(*) FROM calls").fetchone()[0]
+
+    def close(self) -> None:
+        self._conn.close()
+
+
+class ResultStore:
+    """Scored samples keyed by the item's id within its task (the latest score wins)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._conn = _connect(path)
+        self._conn.execute(
+            "CREATE TABLE IF NOT EXISTS results (key TEXT PRIMARY KEY, task TEXT, record TEXT, created REAL)"
+        )
+
+    def put(self, key: str, task: str, record: Mapping[str, Any]) -> None:
+        self._conn.execute(
+            "INSERT OR REPLACE INTO results VALUES (?, ?, ?, ?)",
+            (key, task, json.dumps(record, ensure_ascii=False), time.time()),
+        )
+
+    def records(self, task: str | None = None) -> list[dict[str, Any]]:
+        query, args = "SELECT record FROM results", ()
+        if task is not None:
+            query, args = query + " WHERE task = ?", (task,)
+        return [json.loads(blob) for (blob,) in self._conn.execute(query + " ORDER BY key", args)]
+
+    def close(self) -> None:
+        self._conn.close()

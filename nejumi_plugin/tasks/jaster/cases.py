@@ -1,0 +1,80 @@
+"""Which jaster items exist for a config: one case per (dataset, shot setting, split, sample) (spec/jaster.md §1, §8)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .data import JasterLayout
+from .datasets import Split, expand_target, get_spec
+
+
+@dataclass(frozen=True)
+class JasterSetting:
+    """One of Neo's jaster tasks: a language and a number of few-shot examples."""
+
+    language: str
+    shots: int
+
+    @property
+    def suffix(self) -> str:
+        """Neo's table suffix, e.g. `ja_4shot` in `jaster_leaderboard_table_ja_4shot`."""
+        return f"{self.language}_{self.shots}shot"
+
+    @property
+    def task(self) -> str:
+        return f"jaster_{self.suffix}"
+
+
+@dataclass(frozen=True)
+class JasterCase:
+    """One scored sample: the first `index`-th item of a split, under one setting."""
+
+    dataset: str
+    setting: JasterSetting
+    split: Split
+    index: int
+
+    @property
+    def id(self) -> str:
+        """The readable part of the pytest node id, e.g. `ja-4shot-test-17`."""
+        head = f"{self.dataset.removeprefix('mmlu_en_')}-" if self.dataset.startswith("mmlu_en_") else ""
+        return f"{head}{self.setting.language}-{self.setting.shots}shot-{self.split}-{self.index}"
+
+    @property
+    def key(self) -> str:
+        """Unique within a run."""
+        return f"{self.setting.task}/{self.dataset}/{self.split}/{self.index}"
+
+
+def enabled_settings(cfg: object) -> list[JasterSetting]:
+    """The jaster tasks switched on by `run_llm_jp_eval_*` (a few-shot count of 0 is the 0-shot task itself)."""
+    settings: list[JasterSetting] = []
+    ev = cfg.llm_jp_eval  # type: ignore[attr-defined]
+    for language, zero, few, n in (
+        ("ja", cfg.run_llm_jp_eval_ja_0_shot, cfg.run_llm_jp_eval_ja_few_shots, ev.ja_num_shots),  # type: ignore[attr-defined]
+        ("en", cfg.run_llm_jp_eval_en_0_shot, cfg.run_llm_jp_eval_en_few_shots, ev.en_num_shots),  # type: ignore[attr-defined]
+    ):
+        if zero:
+            settings.append(JasterSetting(language, 0))
+        if few and not (zero and n == 0):
+            settings.append(JasterSetting(language, n))
+    return settings
+
+
+def plan_cases(datasets: tuple[str, ...], cfg: object, layout: JasterLayout) -> list[JasterCase]:
+    """Every case of `datasets` that the config asks for, in a stable order."""
+    selected = expand_target(cfg.llm_jp_eval.target_dataset)  # type: ignore[attr-defined]
+    testmode: bool = cfg.testmode  # type: ignore[attr-defined]
+    cases: list[JasterCase] = []
+    for name in datasets:
+        spec = get_spec(name)
+        if name not in selected:
+            continue
+        for setting in enabled_settings(cfg):
+            if setting.language != spec.language:
+                continue
+            for split in ("test", "dev"):
+                available = len(layout.load(name, split).samples)
+                count = min(spec.max_samples(split, testmode), available)
+                cases.extend(JasterCase(name, setting, split, i) for i in range(count))
+    return cases

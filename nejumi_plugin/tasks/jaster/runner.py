@@ -1,0 +1,104 @@
+"""Runs jaster cases: builds a dataset's requests at its first item, then scores each item from its completion."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from ...backends.base import BackendError, Completion, GenerationRequest
+from ...engine import Engine
+from ...metrics import char_f1, exact, set_f1
+from .cases import JasterCase
+from .data import JasterLayout, Sample
+from .datasets import get_spec
+from .postprocess import clean_gold, clean_prediction
+from .prompts import PromptTemplates, build_template, render
+
+BLANK_LINE = "\n\n"
+
+
+class SampleError(Exception):
+    """A sample could not be scored; the message says why."""
+
+
+@dataclass(frozen=True)
+class JasterOptions:
+    """The config values that shape jaster prompts and requests."""
+
+    run_name: str
+    model_name: str
+    templates: dict[str, PromptTemplates]
+    add_special_tokens: bool = False
+    stop_at_blank_line: bool = True
+
+
+@dataclass
+class JasterRunner:
+    layout: JasterLayout
+    engine: Engine
+    options: JasterOptions
+    _answers: dict[str, Completion | BackendError] = field(default_factory=dict)
+    _prompts: dict[str, str] = field(default_factory=dict)
+
+    def sample(self, case: JasterCase) -> Sample:
+        return self.layout.load(case.dataset, case.split).samples[case.index]
+
+    def prompt(self, case: JasterCase) -> str:
+        if case.key not in self._prompts:
+            spec = get_spec(case.dataset)
+            test_file = self.layout.load(case.dataset, "test")
+            shots = self.layout.few_shots(case.dataset, case.setting.shots)
+            custom = self.options.templates.get(spec.language, PromptTemplates())
+            template = build_template(test_file.instruction, shots, spec.language, custom)
+            where = f"{case.dataset} {case.split}[{case.index}]"
+            self._prompts[case.key] = render(template, self.sample(case).input, where)
+        return self._prompts[case.key]
+
+    def request(self, case: JasterCase) -> GenerationRequest:
+        length = self.layout.load(case.dataset, "test").output_length
+        stop = (BLANK_LINE,) if self.options.stop_at_blank_line else ()
+        return GenerationRequest(self.prompt(case), length, stop, self.options.add_special_tokens)
+
+    def prepare(self, cases: Iterable[JasterCase]) -> None:
+        """Answer every not-yet-answered case in one engine call (batched generation)."""
+        todo = {case.key: self.request(case) for case in cases if case.key not in self._answers}
+        if todo:
+            self._answers.update(self.engine.answer(todo))
+
+    def score(self, case: JasterCase) -> dict[str, Any]:
+        """The case's output-table row plus what aggregation needs; raises SampleError if it cannot be scored."""
+        if case.key not in self._answers:
+            self.prepare([case])
+        answer = self._answers[case.key]
+        if isinstance(answer, BackendError):
+            raise SampleError(str(answer))
+        sample = self.sample(case)
+        pred = clean_prediction(answer.text, get_spec(case.dataset).cleaning)
+        true = clean_gold(sample.output)
+        row = {  # Neo's output-table columns, in order (spec/jaster.md §7)
+            "run_name": self.options.run_name,
+            "model_name": self.options.model_name,
+            "target_dataset": case.dataset,
+            "num_few_shots": case.setting.shots,
+            "data_type": case.split,
+            "id": case.index,
+            "input": sample.input,
+            "pred": pred,
+            "true": true,
+            "prompt": self.prompt(case),
+            "exact": exact(pred, true),
+            "char_f1": char_f1(pred, true),
+            "set_f1": set_f1(pred, true),
+            "latency": answer.latency_s,
+        }
+        return {
+            "key": case.key,
+            "task": case.setting.task,
+            "language": case.setting.language,
+            "shots": case.setting.shots,
+            "metrics": list(self.layout.load(case.dataset, "test").metrics),
+            "output": answer.text,
+            "cached": answer.cached,
+            "row": row,
+        }

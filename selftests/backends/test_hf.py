@@ -1,0 +1,74 @@
+"""The local backend on the tiny random model: batching, padding, stop strings, BOS, quantization, errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from nejumi_plugin.backends.base import BackendError, GenerationRequest
+from nejumi_plugin.backends.hf import HFBackend, HFSettings
+
+PROMPTS = ["前提：猫", "質問：日本の首都は？\n回答：", "Qusetion: What is 2+2?\nChoices: A.3, B.4", "x", "### 応答:\n"]
+
+
+def generate(backend: HFBackend, requests: list[GenerationRequest]) -> list[str]:
+    out = dict(backend.generate(requests))
+    return [out[i].text for i in range(len(requests))]
+
+
+@pytest.fixture(scope="module")
+def backend(tiny_model_dir: Path) -> HFBackend:
+    return HFBackend(HFSettings(str(tiny_model_dir), dtype="fp32", device_map="cpu", batch_size=4))
+
+
+def test_batched_left_padded_generation_equals_one_at_a_time(backend: HFBackend, tiny_model_dir: Path) -> None:
+    requests = [GenerationRequest(p, 12) for p in PROMPTS]
+    single = HFBackend(HFSettings(str(tiny_model_dir), dtype="fp32", device_map="cpu", batch_size=1))
+    batched = generate(backend, requests)
+    assert batched == generate(single, requests)
+    assert any(batched)  # the random model says something (untied embeddings)
+
+
+def test_mixed_lengths_and_settings_in_one_call(backend: HFBackend) -> None:
+    requests = [GenerationRequest("a", 3), GenerationRequest("a", 8), GenerationRequest("a", 3, add_special_tokens=True)]
+    done = dict(backend.generate(requests))
+    assert sorted(done) == [0, 1, 2]
+    assert done[1].text.startswith(done[0].text) and done[0].output_tokens <= 3 and done[1].output_tokens <= 8
+
+
+def test_stop_string_ends_generation_without_changing_the_text_before_it(backend: HFBackend) -> None:
+    free = generate(backend, [GenerationRequest(p, 24) for p in PROMPTS])
+    prompt, text = next((p, t) for p, t in zip(PROMPTS, free) if len(t) >= 6)
+    stop = text[3:5]
+    stopped = dict(backend.generate([GenerationRequest(prompt, 24, (stop,))]))[0]
+    assert stopped.finish_reason == "stop" and stop in stopped.text
+    assert stopped.text.split(stop)[0] == text.split(stop)[0]
+    assert len(stopped.text) < len(text) or stopped.text == text
+
+
+def test_bos_only_when_asked(backend: HFBackend) -> None:
+    list(backend.generate([GenerationRequest("x", 1)]))  # loads the model
+    bos = backend._tokenizer.bos_token_id
+    assert backend._encode("猫", False)[0] != bos and backend._encode("猫", True)[0] == bos
+
+
+def test_identity_names_model_dtype_quantization_and_checkpoint(tiny_model_dir: Path, tmp_path: Path) -> None:
+    ident = HFBackend(HFSettings(str(tiny_model_dir), dtype="bf16", load_in_8bit=True)).identity()
+    assert ident["dtype"] == "bfloat16" and ident["quantization"] == "8bit" and ident["fingerprint"]
+    assert HFBackend(HFSettings("org/model")).identity()["fingerprint"] is None
+
+
+@pytest.mark.parametrize("bits", ["load_in_8bit", "load_in_4bit"])
+def test_bitsandbytes_quantized_loading(tiny_model_dir: Path, bits: str) -> None:
+    backend = HFBackend(HFSettings(str(tiny_model_dir), dtype="fp32", device_map="cpu", **{bits: True}))
+    out = dict(backend.generate([GenerationRequest("前提：猫", 4)]))
+    assert out[0].output_tokens is not None
+    assert "Linear8bitLt" in repr(backend._model) or "Linear4bit" in repr(backend._model)
+
+
+def test_a_model_that_cannot_load_is_a_backend_error_naming_it(tmp_path: Path) -> None:
+    backend = HFBackend(HFSettings(str(tmp_path / "no-such-model"), device_map="cpu"))
+    for _ in range(2):  # the failure is remembered, not retried for every dataset
+        with pytest.raises(BackendError, match="could not load model .*no-such-model"):
+            list(backend.generate([GenerationRequest("x", 1)]))

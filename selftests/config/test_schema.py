@@ -1,0 +1,213 @@
+"""The config models: Neo's template key for key, defaults, new keys, parsed literals and blend rules."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from nejumi_plugin.config import RunConfig
+from nejumi_plugin.config.schema import API_NAMES, BLEND_TASKS, parse_roles, parse_token_ids
+
+ROOT = Path(__file__).resolve().parents[2]
+NEO_TEMPLATE = ROOT / "selftests" / "fixtures" / "neo_config_template.yaml"
+OUR_TEMPLATE = ROOT / "configs" / "config_template.yaml"
+NEW_KEYS = {
+    "wandb.mode": "online",
+    "model.trust_remote_code": False,
+    "model.batch_size": 8,
+    "llm_jp_eval.add_special_tokens": False,
+    "llm_jp_eval.stop_at_blank_line": True,
+    "run_chain": False,
+    "new_run": None,
+    "old_runs": [],
+}
+
+
+def leaves(data: dict[str, Any], prefix: str = "") -> Iterator[tuple[str, Any]]:
+    """(dotted key, value) of every leaf of a nested mapping."""
+    for key, value in data.items():
+        if isinstance(value, dict) and value:
+            yield from leaves(value, f"{prefix}{key}.")
+        else:
+            yield f"{prefix}{key}", value
+
+
+def get(config: BaseModel, dotted: str) -> Any:
+    node: Any = config
+    for part in dotted.split("."):
+        node = getattr(node, part)
+    return node
+
+
+def neo_raw() -> dict[str, Any]:
+    raw: dict[str, Any] = yaml.safe_load(NEO_TEMPLATE.read_text(encoding="utf-8"))
+    return raw
+
+
+def test_defaults_are_neo_template_values() -> None:
+    config = RunConfig()
+    for dotted, value in leaves(neo_raw()):
+        got = get(config, dotted)
+        assert got == value and type(got) is type(value), dotted
+
+
+def test_schema_keys_are_neo_keys_plus_new_keys() -> None:
+    ours = set(dict(leaves(RunConfig().to_public_dict())))
+    assert ours == set(dict(leaves(neo_raw()))) | set(NEW_KEYS)
+
+
+def test_new_key_defaults() -> None:
+    config = RunConfig()
+    for dotted, value in NEW_KEYS.items():
+        assert get(config, dotted) == value, dotted
+
+
+def test_public_dict_keeps_template_order() -> None:
+    assert list(RunConfig().to_public_dict())[:3] == ["testmode", "model_name", "wandb"]
+    assert list(RunConfig().to_public_dict()["mtbench"])[-3:] == ["ja", "en", "dataset"]
+
+
+def test_our_template_keeps_every_neo_line_in_order() -> None:
+    neo = NEO_TEMPLATE.read_text(encoding="utf-8").splitlines()
+    ours = iter(OUR_TEMPLATE.read_text(encoding="utf-8").splitlines())
+    missing = [line for line in neo if not any(line == other for other in ours)]
+    assert missing == []
+
+
+def test_our_template_values_equal_defaults() -> None:
+    raw = yaml.safe_load(OUR_TEMPLATE.read_text(encoding="utf-8"))
+    assert RunConfig.model_validate(raw).to_public_dict() == RunConfig().to_public_dict()
+
+
+def test_parsed_literals() -> None:
+    mtbench = RunConfig().mtbench
+    assert mtbench.ja.roles == ("指示", "応答")
+    assert mtbench.en.roles == ("Instruction", "Response")
+    assert mtbench.stop_token_ids == [2]
+    assert parse_token_ids("[]") == []
+    assert parse_roles("['a', 'b']") == ("a", "b")
+
+
+@pytest.mark.parametrize("text", ["('a',)", "('a', 'b', 'c')", "('a', 1)", "'ab'", "(", "x"])
+def test_bad_roles(text: str) -> None:
+    with pytest.raises(ValueError, match="tuple of two strings"):
+        parse_roles(text)
+
+
+@pytest.mark.parametrize("text", ["2", "[2, 'x']", "[True]", "[1.5]", "[", "None"])
+def test_bad_token_ids(text: str) -> None:
+    with pytest.raises(ValueError, match="list of integer token ids"):
+        parse_token_ids(text)
+
+
+def test_literal_parsing_never_executes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    marker = tmp_path / "pwned"
+    calls: list[str] = []
+    monkeypatch.setattr(os, "system", lambda cmd: calls.append(cmd))
+    for payload in (f"__import__('pathlib').Path({str(marker)!r}).write_text('x')", "__import__('os').system('x')"):
+        with pytest.raises(ValueError, match="nothing is evaluated"):
+            parse_roles(payload)
+        with pytest.raises(ValueError, match="nothing is evaluated"):
+            parse_token_ids(payload)
+    assert not marker.exists() and calls == []
+    with pytest.raises(ValueError, match="longer than"):
+        parse_roles("(" + "'a', " * 500 + ")")
+
+
+@pytest.mark.parametrize("api", [False, *API_NAMES])
+def test_api_values(api: Any) -> None:
+    assert RunConfig.model_validate({"model": {"api": api}}).model.api == api
+
+
+@pytest.mark.parametrize("dtype, name", [("bf16", "bfloat16"), ("fp16", "float16"), ("fp32", "float32"),
+                                         ("bfloat16", "bfloat16"), ("auto", "auto")])
+def test_torch_dtype_name(dtype: str, name: str) -> None:
+    assert RunConfig.model_validate({"llm_jp_eval": {"torch_dtype": dtype}}).llm_jp_eval.torch_dtype_name == name
+
+
+def test_mtbench_dtype_null_and_target_dataset_list() -> None:
+    config = RunConfig.model_validate({"mtbench": {"dtype": None},
+                                       "llm_jp_eval": {"target_dataset": ["jnli", "mmlu_en"]}})
+    assert config.mtbench.dtype is None
+    assert config.llm_jp_eval.target_dataset == ["jnli", "mmlu_en"]
+
+
+def test_partial_language_mappings_keep_that_languages_defaults() -> None:
+    config = RunConfig.model_validate({"mtbench": {"en": {"conv_roles": "('U', 'A')"},
+                                                   "dataset": {"ja": {"bench_name": "x"}}}})
+    assert config.mtbench.en.roles == ("U", "A")
+    assert config.mtbench.en.conv_system_message.startswith("Here is a set of instructions")
+    assert config.mtbench.dataset.ja.bench_name == "x"
+    assert config.mtbench.dataset.ja.question_artifacts_path.endswith("mtbench_ja_question:v3")
+    assert config.mtbench.dataset.en.bench_name == "mt_bench_en"
+
+
+def test_strict_no_coercion() -> None:
+    for bad in ({"testmode": "false"}, {"llm_jp_eval": {"ja_num_shots": "4"}}, {"model": {"load_in_8bit": 0}},
+                {"model_name": 7}):
+        with pytest.raises(ValidationError):
+            RunConfig.model_validate(bad)
+
+
+def test_frozen() -> None:
+    config = RunConfig()
+    with pytest.raises(ValidationError):
+        setattr(config.mtbench, "model_id", "x")  # noqa: B010 - a plain assignment fails type checking
+    assert config.model_copy(update={"testmode": True}).testmode is True
+
+
+NEO_BLEND_TEMPLATE = """
+run_chain: false
+new_run:
+  entity: "your/WANDB/entity"
+  project: "your/WANDB/project"
+  run_name: "your/WANDB/run_name"
+old_runs:
+  - run_path: "your/WANDB/run_path"
+    tasks:
+      - jaster_ja_0_shot
+      - jaster_ja_4_shot
+      - jaster_en_0_shot
+      - jaster_en_4_shot
+      - mtbench_ja
+      - mtbench_en
+"""
+
+
+def test_neo_blend_config_validates() -> None:
+    config = RunConfig.model_validate(yaml.safe_load(NEO_BLEND_TEMPLATE))
+    assert config.new_run is not None and config.new_run.project == "your/WANDB/project"
+    assert config.old_runs[0].run_path == "your/WANDB/run_path"
+    assert tuple(config.old_runs[0].tasks) == BLEND_TASKS
+
+
+def test_commented_out_blend_lists_mean_empty() -> None:
+    config = RunConfig.model_validate(yaml.safe_load("old_runs:\n  # - run_path: a/b/c\n"))
+    assert config.old_runs == []
+    config = RunConfig.model_validate({"old_runs": [{"run_path": "e/p/r", "tasks": None}]})
+    assert config.old_runs[0].tasks == []
+
+
+def test_run_chain_requires_inherited_tasks_switched_off() -> None:
+    blend = {"run_chain": True, "old_runs": [{"run_path": "e/p/r", "tasks": ["mtbench_ja"]}]}
+    with pytest.raises(ValidationError, match="expected run_mt_bench_ja: false"):
+        RunConfig.model_validate(blend)
+    assert RunConfig.model_validate({**blend, "run_mt_bench_ja": False}).old_runs[0].tasks == ["mtbench_ja"]
+    twice = {"run_chain": True, "run_mt_bench_ja": False,
+             "old_runs": [{"run_path": "e/p/r", "tasks": ["mtbench_ja"]}, {"run_path": "e/p/s", "tasks": ["mtbench_ja"]}]}
+    with pytest.raises(ValidationError, match="listed twice"):
+        RunConfig.model_validate(twice)
+
+
+def test_secret_keys_are_dropped_from_public_dict(monkeypatch: pytest.MonkeyPatch) -> None:
+    config = RunConfig()
+    before = config.config_hash
+    monkeypatch.setattr(RunConfig, "SECRET_KEYS", frozenset({"wandb.entity"}))
+    assert "entity" not in config.to_public_dict()["wandb"]
+    assert config.config_hash != before

@@ -1,0 +1,83 @@
+"""The vendored demo excerpt of jaster 1.2.6 (``nejumi_plugin/demo_data``) is complete and faithful."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+DEMO = REPO_ROOT / "nejumi_plugin" / "demo_data" / "jaster" / "1.2.6" / "evaluation"
+SHARED = REPO_ROOT.parent / "shared" / "data" / "jaster" / "1.2.6" / "evaluation"
+SPLITS = ("train", "dev", "test")
+KEYS = {"instruction", "output_length", "metrics", "few_shots", "samples"}
+
+JA_DATASETS = (
+    "jamp", "janli", "jcommonsenseqa", "jemhopqa", "jnli", "jsem", "jsick", "jsquad", "jsts", "niilc",
+    "mawps", "wiki_reading", "wiki_ner", "wiki_dependency", "wiki_pas", "wiki_coreference",
+)
+MMLU_SUBJECTS = (
+    "abstract_algebra", "anatomy", "astronomy", "business_ethics", "clinical_knowledge", "college_biology",
+    "college_chemistry", "college_computer_science", "college_mathematics", "college_medicine",
+    "college_physics", "computer_security", "conceptual_physics", "econometrics", "electrical_engineering",
+    "elementary_mathematics", "formal_logic", "global_facts", "high_school_biology", "high_school_chemistry",
+    "high_school_computer_science", "high_school_european_history", "high_school_geography",
+    "high_school_government_and_politics", "high_school_macroeconomics", "high_school_mathematics",
+    "high_school_microeconomics", "high_school_physics", "high_school_psychology", "high_school_statistics",
+    "high_school_us_history", "high_school_world_history", "human_aging", "human_sexuality",
+    "international_law", "jurisprudence", "logical_fallacies", "machine_learning", "management", "marketing",
+    "medical_genetics", "miscellaneous", "moral_disputes", "moral_scenarios", "nutrition", "philosophy",
+    "prehistory", "professional_accounting", "professional_law", "professional_medicine",
+    "professional_psychology", "public_relations", "security_studies", "sociology", "us_foreign_policy",
+    "virology", "world_religions",
+)
+ALL_DATASETS = JA_DATASETS + tuple(f"mmlu_en_{s}" for s in MMLU_SUBJECTS)
+
+
+def expected_count(name: str, split: str) -> int:
+    """Samples kept: 4 train (few-shots) + Neo's test mode (2 dev / 2 test; MMLU 1 / 1)."""
+    if split == "train":
+        return 4
+    return 1 if name.startswith("mmlu_en_") else 2
+
+
+def load(path: Path) -> dict:
+    """Read an evaluation JSON file."""
+    with path.open(encoding="utf-8") as f:
+        return json.load(f)
+
+
+def test_subject_list_is_complete() -> None:
+    assert len(MMLU_SUBJECTS) == 57 and len(set(ALL_DATASETS)) == 16 + 57
+
+
+@pytest.mark.parametrize("split", SPLITS)
+def test_no_extra_files(split: str) -> None:
+    present = {p.stem for p in (DEMO / split).glob("*")}
+    assert present == set(ALL_DATASETS)
+
+
+@pytest.mark.parametrize("split", SPLITS)
+@pytest.mark.parametrize("name", ALL_DATASETS)
+def test_structure(name: str, split: str) -> None:
+    obj = load(DEMO / split / f"{name}.json")
+    assert set(obj) == KEYS
+    assert isinstance(obj["instruction"], str) and obj["instruction"]
+    assert isinstance(obj["output_length"], int) and obj["output_length"] > 0
+    assert isinstance(obj["metrics"], list) and obj["metrics"]
+    assert len(obj["samples"]) == expected_count(name, split)
+    for s in obj["samples"]:
+        assert set(s) == {"input", "output"} and isinstance(s["input"], str) and isinstance(s["output"], str)
+
+
+@pytest.mark.skipif(not SHARED.is_dir(), reason=f"{SHARED} not present")
+@pytest.mark.parametrize("split", SPLITS)
+@pytest.mark.parametrize("name", ALL_DATASETS)
+def test_equals_prefix_of_shared(name: str, split: str) -> None:
+    src = load(SHARED / split / f"{name}.json")
+    want = dict(src, samples=src["samples"][: expected_count(name, split)])
+    path = DEMO / split / f"{name}.json"
+    assert load(path) == want
+    # written exactly like the generator (and llm-jp-eval) writes it
+    assert path.read_text(encoding="utf-8") == json.dumps(want, ensure_ascii=False, indent=4)

@@ -1,0 +1,69 @@
+"""The engine answers from the CallStore first and stores every completion the moment it arrives."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from nejumi_plugin.backends.base import BackendError, Completion, GenerationRequest
+from nejumi_plugin.engine import Engine
+from nejumi_plugin.store import CallStore
+
+
+class EchoBackend:
+    """Answers with the prompt upper-cased; can be told to fail after `fail_after` completions."""
+
+    def __init__(self, fail_after: int | None = None) -> None:
+        self.seen: list[str] = []
+        self.fail_after = fail_after
+
+    def identity(self) -> dict[str, Any]:
+        return {"backend": "echo"}
+
+    def generate(self, requests: Sequence[GenerationRequest]) -> Iterator[tuple[int, Completion]]:
+        for i, req in enumerate(requests):
+            if self.fail_after is not None and len(self.seen) >= self.fail_after:
+                raise BackendError("boom")
+            self.seen.append(req.prompt)
+            yield i, Completion(req.prompt.upper(), 0.01, output_tokens=1)
+
+    def close(self) -> None:
+        pass
+
+
+def req(prompt: str) -> GenerationRequest:
+    return GenerationRequest(prompt, 3, ("\n\n",))
+
+
+def test_cached_requests_are_not_generated_again(tmp_path: Path) -> None:
+    backend = EchoBackend()
+    engine = Engine(backend, CallStore(tmp_path / "calls.sqlite"))
+    first = engine.answer({"a": req("x"), "b": req("y"), "c": req("x")})
+    assert backend.seen == ["x", "y"]  # the duplicate prompt is generated once
+    assert first["a"].text == first["c"].text == "X" and not first["a"].cached
+    second = Engine(EchoBackend(), CallStore(tmp_path / "calls.sqlite"))  # a new process, same run directory
+    again = second.answer({"a": req("x"), "d": req("z")})
+    assert again["a"].cached and again["a"].text == "X" and not again["d"].cached
+    assert second.backend.seen == ["z"] and second.stats.cached == 1 and second.stats.generated == 1
+
+
+def test_identity_and_request_fields_are_part_of_the_key(tmp_path: Path) -> None:
+    store = CallStore(tmp_path / "calls.sqlite")
+    Engine(EchoBackend(), store).answer({"a": req("x")})
+    other = EchoBackend()
+    other.identity = lambda: {"backend": "echo", "model": "other"}  # type: ignore[method-assign]
+    Engine(other, store).answer({"a": req("x")})
+    engine = Engine(EchoBackend(), store)
+    engine.answer({"a": GenerationRequest("x", 4, ("\n\n",))})
+    assert other.seen == ["x"] and engine.backend.seen == ["x"] and len(store) == 3
+
+
+def test_a_failing_backend_keeps_what_was_already_generated(tmp_path: Path) -> None:
+    store = CallStore(tmp_path / "calls.sqlite")
+    engine = Engine(EchoBackend(fail_after=1), store)
+    out = engine.answer({"a": req("x"), "b": req("y")})
+    assert out["a"].text == "X" and isinstance(out["b"], BackendError)
+    assert len(store) == 1 and engine.stats.failed == 1
