@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from .backends.base import Backend, BackendError, Completion, GenerationRequest
@@ -18,7 +18,6 @@ class EngineStats:
     generated: int = 0
     failed: int = 0
     output_tokens: int = 0
-    generation_s: float = 0.0
 
 
 @dataclass
@@ -27,6 +26,7 @@ class Engine:
 
     backend: Backend
     calls: CallStore
+    progress: Callable[[int, int], None] | None = None  # (generated so far, to generate) after each completion
     stats: EngineStats = field(default_factory=EngineStats)
 
     @property
@@ -51,14 +51,15 @@ class Engine:
         order = list(unique)
         batch = [requests[unique[key][0]] for key in order]
         try:
-            for index, completion in self.backend.generate(batch):
+            for done, (index, completion) in enumerate(self.backend.generate(batch), start=1):
                 key = order[index]
                 self.calls.put(key, self.identity, batch[index], completion)
                 self.stats.generated += 1
                 self.stats.output_tokens += completion.output_tokens or 0
-                self.stats.generation_s += completion.latency_s
                 for name in unique[key]:
                     results[name] = completion
+                if self.progress:
+                    self.progress(done, len(order))
         except BackendError as err:
             log.error("%s", err)
             for name in missing:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import time
+from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -49,7 +52,8 @@ def pytest_configure(config: pytest.Config) -> None:
     except ConfigError as err:
         raise pytest.UsageError(str(err)) from None
     output_dir = Path(config.invocation_params.dir, config.getoption("output_dir")).resolve()
-    session = NejumiSession(cfg, output_dir)
+    worker = hasattr(config, "workerinput")
+    session = NejumiSession(cfg, output_dir, batch_per_module=worker, progress=None if worker else _progress(config))
     config.stash[SESSION_KEY] = session
     if not hasattr(config, "workerinput"):  # the controller (or the only process) builds the report
         report = RunReport(session)
@@ -79,30 +83,70 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     metafunc.parametrize("jaster_case", cases, ids=ids)
 
 
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Drop benchmark functions with nothing selected; group each module's items (xdist) and remember them."""
-    session = config.stash.get(SESSION_KEY, None)
-    if session is None:
+    """Drop benchmark functions with nothing selected; mark each module as one xdist group (before -k and xdist)."""
+    if SESSION_KEY not in config.stash:
         return
     kept, dropped = [], []
     for item in items:
-        if not hasattr(getattr(item, "function", None), JASTER_ATTR):
-            kept.append(item)
-            continue
-        callspec = getattr(item, "callspec", None)
-        case = callspec.params.get("jaster_case") if callspec else None
-        if not isinstance(case, (JasterCase, BrokenCase)):
+        case = _case_of(item)
+        if case is None and _is_benchmark(item):
             dropped.append(item)  # an empty parameter set: this dataset is switched off
             continue
         kept.append(item)
-        module = module_group(item)
-        item.add_marker(pytest.mark.xdist_group(module))  # with -n N a module's items go to one worker
-        item.extra_keyword_matches.add(case.dataset)  # `-k mmlu_en_anatomy` selects a subject
-        if isinstance(case, JasterCase):
-            session.selected[module].append(case)
+        if case is not None:
+            item.add_marker(pytest.mark.xdist_group(module_group(item)))  # with -n N a module goes to one worker
+            item.extra_keyword_matches.add(case.dataset)  # `-k mmlu_en_anatomy` selects a subject
     if dropped:
         config.hook.pytest_deselected(items=dropped)
         items[:] = kept
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """After -k/-m and every other deselection: remember which cases this process will run, batch by batch."""
+    config = session.config
+    nejumi = config.stash.get(SESSION_KEY, None)
+    if nejumi is None:
+        return
+    for item in session.items:
+        case = _case_of(item)
+        if isinstance(case, JasterCase):
+            nejumi.selected[nejumi.batch_key(item)].append(case)
+    expected = dict(Counter(case.setting.task for cases in nejumi.selected.values() for case in cases))
+    if hasattr(config, "workerinput"):
+        config.workeroutput["nejumi_expected"] = expected  # read by the controller's report
+    elif REPORT_KEY in config.stash:
+        config.stash[REPORT_KEY].expected = expected
+
+
+def _is_benchmark(item: pytest.Item) -> bool:
+    return hasattr(getattr(item, "function", None), JASTER_ATTR)
+
+
+def _case_of(item: pytest.Item) -> JasterCase | BrokenCase | None:
+    callspec = getattr(item, "callspec", None)
+    case = callspec.params.get("jaster_case") if callspec and _is_benchmark(item) else None
+    return case if isinstance(case, (JasterCase, BrokenCase)) else None
+
+
+def _progress(config: pytest.Config) -> Callable[[int, int], None]:
+    """Report generation progress on the terminal, through pytest's output capture."""
+    last = [0.0]
+
+    def report(done: int, total: int) -> None:
+        now = time.monotonic()
+        if done < total and now - last[0] < 10:
+            return
+        last[0] = now
+        capman = config.pluginmanager.getplugin("capturemanager")
+        reporter = config.pluginmanager.getplugin("terminalreporter")
+        if capman is None or reporter is None:
+            return
+        with capman.global_and_fixture_disabled():
+            reporter.write_line(f"nejumi: generated {done}/{total}")
+
+    return report
 
 
 @pytest.fixture(scope="session")

@@ -23,7 +23,14 @@ class RunReport:
         self.records: dict[str, dict[str, Any]] = {}
         self.failed: Counter[str] = Counter()
         self.tasks: list[JasterTaskTables] = []
+        self.expected: dict[str, int] = {}  # items selected per task (from collection, or from the xdist workers)
+        self.interrupted = False
         self.written = False
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_testnodedown(self, node: Any, error: Any) -> None:
+        """xdist: every worker collects the same items; keep the count they report."""
+        self.expected = getattr(node, "workeroutput", {}).get("nejumi_expected", self.expected)
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         props = report.user_properties
@@ -37,9 +44,15 @@ class RunReport:
                 if key == "nejumi":
                     self.records[value["key"]] = value
 
+    def task_complete(self, task: str) -> bool:
+        """Every selected item of `task` was scored: no failure, no interruption, nothing left unrun."""
+        scored = sum(1 for r in self.records.values() if r["task"] == task)
+        broken = self.failed.get(task) or self.failed.get(DATA_ERROR_TASK) or self.interrupted
+        return not broken and scored >= self.expected.get(task, 0)
+
     @property
     def complete(self) -> bool:
-        return not self.failed
+        return not self.failed and not self.interrupted and all(self.task_complete(t) for t in self.expected)
 
     def build(self) -> None:
         """Neo's tables for every jaster task that has scored samples, and the one-row leaderboard."""
@@ -50,19 +63,25 @@ class RunReport:
             mine = [r for r in records if r["task"] == setting.task]
             if mine:
                 tables = build_task_tables(setting, mine, cfg.model_name)
-                tables.complete = not self.failed.get(setting.task) and not self.failed.get(DATA_ERROR_TASK)
+                tables.complete = self.task_complete(setting.task)
                 self.tasks.append(tables)
 
     @pytest.hookimpl(trylast=True)
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
-        if not self.records and not self.failed:
-            return  # nothing of ours ran (e.g. only deselected items)
+        if not (self.expected or self.records or self.failed):
+            return  # no benchmark item was selected
+        self.interrupted = exitstatus == pytest.ExitCode.INTERRUPTED
         self.build()
         row = leaderboard_row(self.session.cfg.model_name, self.tasks)
         cached = sum(1 for r in self.records.values() if r.get("cached"))
         meta = self.session.meta(
             complete=self.complete,
-            items={"scored": len(self.records), "failed": sum(self.failed.values()), "from_cache": cached},
+            items={
+                "expected": sum(self.expected.values()),
+                "scored": len(self.records),
+                "failed": sum(self.failed.values()),
+                "from_cache": cached,
+            },
             tasks={t.setting.task: {"complete": t.complete} for t in self.tasks},
         )
         tables = {name: tbl for task in self.tasks for name, tbl in task.tables.items()}

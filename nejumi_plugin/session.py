@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from functools import cached_property
@@ -15,13 +16,13 @@ import pytest
 
 from .backends.base import Backend, BackendError
 from .benchmark import module_group
-from .config import RunConfig
+from .config import ConfigError, RunConfig
 from .data_source import resolve_dataset_dir, resolve_model_path
 from .engine import Engine
 from .store import CallStore, ResultStore
 from .tasks.jaster.cases import JasterCase
-from .tasks.jaster.data import JasterLayout
-from .tasks.jaster.prompts import PromptTemplates
+from .tasks.jaster.data import DataError, JasterLayout
+from .tasks.jaster.prompts import PromptTemplates, TemplateError
 from .tasks.jaster.runner import JasterOptions, JasterRunner, SampleError
 
 
@@ -38,7 +39,13 @@ class NejumiSession:
     cfg: RunConfig
     output_dir: Path
     started_at: str = field(default_factory=lambda: datetime.now(timezone.utc).isoformat(timespec="seconds"))
+    batch_per_module: bool = False  # xdist workers batch per module (modules are their unit of work)
+    progress: Callable[[int, int], None] | None = None
     selected: dict[str, list[JasterCase]] = field(default_factory=lambda: defaultdict(list))
+
+    def batch_key(self, item: pytest.Item) -> str:
+        """Which items are generated together: the whole session's, or (under xdist) the module's."""
+        return module_group(item) if self.batch_per_module else "session"
 
     @property
     def run_name(self) -> str:
@@ -81,7 +88,7 @@ class NejumiSession:
                 f"model.api: {self.cfg.model.api!r} is not supported by this version yet; "
                 "only local Hugging Face models (model.api: false) can be evaluated"
             )
-        return Engine(self.make_backend(), CallStore(self.run_dir / "calls.sqlite"))
+        return Engine(self.make_backend(), CallStore(self.run_dir / "calls.sqlite"), progress=self.progress)
 
     @cached_property
     def results(self) -> ResultStore:
@@ -103,13 +110,13 @@ class NejumiSession:
         return JasterRunner(self.layout, self.engine, options)
 
     def run_jaster_case(self, case: JasterCase, item: pytest.Item) -> None:
-        """Score one item; the first item of a module generates for all of the module's selected items."""
+        """Score one item; the first item of a batch (see `batch_key`) generates for all of the batch's items."""
         item.user_properties.append(("nejumi_task", case.setting.task))
         try:
             runner = self.jaster
-            runner.prepare(self.selected.get(module_group(item)) or [case])
+            runner.prepare(self.selected.get(self.batch_key(item)) or [case])
             record = runner.score(case)
-        except (SampleError, BackendError) as err:
+        except (SampleError, BackendError, ConfigError, DataError, TemplateError) as err:
             pytest.fail(f"{case.key}: {err}", pytrace=False)
         self.results.put(case.key, case.setting.task, record)
         item.user_properties.append(("nejumi", record))

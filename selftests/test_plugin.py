@@ -120,7 +120,7 @@ def test_leaderboard_json_row_and_meta(full_run: Path) -> None:
     assert "NLI_jaster_ja_0shot" in lb["columns"] and "jsts_pearson_jaster_ja_4shot" in lb["columns"]
     meta = lb["meta"]
     assert meta["complete"] is True  # (a prompt repeated inside one dataset is generated once, not "from cache")
-    assert meta["items"] == {"scored": JA_ITEMS + EN_ITEMS, "failed": 0, "from_cache": 0}
+    assert meta["items"] == {"expected": JA_ITEMS + EN_ITEMS, "scored": JA_ITEMS + EN_ITEMS, "failed": 0, "from_cache": 0}
     assert len(meta["config_hash"]) == 64 and meta["jaster_add_special_tokens"] is False
 
 
@@ -172,14 +172,14 @@ def test_resume_generates_nothing_twice(pytester: pytest.Pytester, make_config: 
     result = run_benchmarks(pytester, cfg, out, "-k", "jnli or jamp")
     result.assert_outcomes(passed=16)
     meta = load(out / "tiny-run" / "leaderboard.json")["meta"]
-    assert meta["items"] == {"scored": 16, "failed": 0, "from_cache": 8}
+    assert meta["items"] == {"expected": 16, "scored": 16, "failed": 0, "from_cache": 8}
 
 
 def test_interrupted_run_keeps_its_generations(make_config: Callable, tmp_path: Path) -> None:
     """Ctrl-C in the middle of a run: what was generated stays in calls.sqlite and is not generated again."""
     cfg, out = make_config(), tmp_path / "out"
     cmd = [sys.executable, "-m", "pytest", str(REPO / "benchmarks"), "--model-config", str(cfg), "--output-dir",
-           str(out), "-p", "no:cacheprovider", "-q", "-k", "ja- and not jsts"]  # fmt: skip
+           str(out), "-p", "no:cacheprovider", "-q", "-k", "not mmlu_en and not jsts", "--set", "model.batch_size=2"]  # fmt: skip
     proc = subprocess.Popen(cmd, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     calls = out / "tiny-run" / "calls.sqlite"
     deadline = time.monotonic() + 300
@@ -228,3 +228,22 @@ def test_missing_data_file_fails_its_items_and_marks_the_row_incomplete(
     result.stdout.fnmatch_lines(["*dev/jamp.json: file not found*"])
     meta = load(out / "tiny-run" / "leaderboard.json")["meta"]
     assert meta["complete"] is False and meta["items"]["failed"] == 1
+
+
+def test_interrupted_run_writes_an_incomplete_row(make_config: Callable, tmp_path: Path) -> None:
+    """Ctrl-C: the row of what was scored is written, and says it is incomplete."""
+    cfg, out = make_config(), tmp_path / "out"
+    cmd = [sys.executable, "-m", "pytest", str(REPO / "benchmarks"), "--model-config", str(cfg), "--output-dir",
+           str(out), "-p", "no:cacheprovider", "-q", "-n", "0", "--set", "model.batch_size=1"]  # fmt: skip
+    proc = subprocess.Popen(cmd, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    time.sleep(0.5)
+    calls = out / "tiny-run" / "calls.sqlite"
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline and proc.poll() is None and not calls.exists():
+        time.sleep(0.2)
+    time.sleep(3)
+    os.kill(proc.pid, signal.SIGINT)
+    output, _ = proc.communicate(timeout=120)
+    meta = load(out / "tiny-run" / "leaderboard.json")["meta"]
+    assert meta["complete"] is False, output[-2000:]
+    assert meta["items"]["expected"] == JA_ITEMS + EN_ITEMS

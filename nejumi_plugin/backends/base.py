@@ -27,7 +27,7 @@ class Completion:
     """A backend's answer to one request."""
 
     text: str
-    latency_s: float  # wall time charged to this request (a batch's time is shared by its rows)
+    latency_s: float  # wall seconds from the start of its request (or of its batch) until it was complete
     finish_reason: str = "length"  # "length", "eos" or "stop"
     prompt_tokens: int | None = None
     output_tokens: int | None = None

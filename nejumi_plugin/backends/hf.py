@@ -121,54 +121,36 @@ class HFBackend:
             size = self.settings.batch_size
             for start in range(0, len(ordered), size):
                 batch = ordered[start : start + size]
-                texts = self._generate_batch([requests[i].prompt for i in batch], max_new, stop, special)
-                yield from zip(batch, texts)
+                for row, completion in self._generate_batch([requests[i].prompt for i in batch], max_new, stop, special):
+                    yield batch[row], completion
 
     def _encode(self, prompt: str, special: bool) -> list[int]:
         return self._tokenizer(prompt, add_special_tokens=special)["input_ids"]
 
     def _generate_batch(
         self, prompts: list[str], max_new: int, stop: tuple[str, ...], special: bool
-    ) -> list[Completion]:
-        import torch
-        from transformers import GenerationConfig
+    ) -> Iterator[tuple[int, Completion]]:
+        """Yield `(row, completion)` as each row finishes; its latency is the time since the batch started."""
+        from .hf_decode import greedy_decode
 
         tok, model = self._tokenizer, self._model
         enc = tok(prompts, return_tensors="pt", padding=True, add_special_tokens=special).to(model.device)
-        config = GenerationConfig(
-            max_new_tokens=max_new,
-            do_sample=False,
-            num_beams=1,
-            repetition_penalty=1.0,
-            eos_token_id=tok.eos_token_id,  # as Neo's pipeline: the tokenizer's EOS only
-            pad_token_id=tok.pad_token_id,
-            stop_strings=list(stop) or None,
-        )
-        started = time.perf_counter()
-        try:
-            with torch.inference_mode():
-                out = model.generate(**enc, generation_config=config, tokenizer=tok if stop else None)
-        except (RuntimeError, ValueError) as err:  # e.g. out of memory: the items fail, nothing is stored
-            raise BackendError(f"generation failed for a batch of {len(prompts)}: {err}") from err
-        share = (time.perf_counter() - started) / len(prompts)
-        new_tokens = out[:, enc["input_ids"].shape[1] :]
-        completions = []
-        for row, prompt_len in zip(new_tokens.tolist(), enc["attention_mask"].sum(dim=1).tolist()):
-            ids, reason = _trim(row, tok.eos_token_id, tok.pad_token_id)
+        lengths = enc["attention_mask"].sum(dim=1).tolist()
+
+        def stopped(ids: list[int]) -> bool:
             text = tok.decode(ids, skip_special_tokens=True)
-            if reason == "length" and stop and any(s in text for s in stop):
-                reason = "stop"
-            completions.append(Completion(text, share, reason, int(prompt_len), len(ids)))
-        return completions
+            return any(s in text for s in stop)
+
+        eos = [tok.eos_token_id] if tok.eos_token_id is not None else []  # as Neo's pipeline: the tokenizer's EOS
+        started = time.perf_counter()
+        rows = greedy_decode(model, enc["input_ids"], enc["attention_mask"], max_new, eos, stopped if stop else None)
+        try:
+            for row, ids, reason in rows:
+                text = tok.decode(ids, skip_special_tokens=True)
+                yield row, Completion(text, time.perf_counter() - started, reason, int(lengths[row]), len(ids))
+        except (RuntimeError, ValueError) as err:  # e.g. out of memory: the unfinished items fail, none is stored
+            raise BackendError(f"generation failed for a batch of {len(prompts)}: {err}") from err
 
     def close(self) -> None:
         self._model = self._tokenizer = None
 
-
-def _trim(row: list[int], eos: int | None, pad: int | None) -> tuple[list[int], str]:
-    """Cut a generated row at EOS; padding after an early stop is dropped."""
-    if eos is not None and eos in row:
-        return row[: row.index(eos)], "eos"
-    while row and pad is not None and row[-1] == pad:
-        row = row[:-1]
-    return row, "length"

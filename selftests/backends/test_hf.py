@@ -72,3 +72,40 @@ def test_a_model_that_cannot_load_is_a_backend_error_naming_it(tmp_path: Path) -
     for _ in range(2):  # the failure is remembered, not retried for every dataset
         with pytest.raises(BackendError, match="could not load model .*no-such-model"):
             list(backend.generate([GenerationRequest("x", 1)]))
+
+
+def test_greedy_decode_matches_generate(tiny_model_dir: Path) -> None:
+    """The batch-shrinking loop yields exactly greedy `generate`'s tokens."""
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from nejumi_plugin.backends.hf_decode import greedy_decode
+
+    tok = AutoTokenizer.from_pretrained(tiny_model_dir, padding_side="left")
+    model = AutoModelForCausalLM.from_pretrained(tiny_model_dir, dtype=torch.float32)
+    enc = tok(PROMPTS, return_tensors="pt", padding=True, add_special_tokens=False)
+    ref = model.generate(**enc, max_new_tokens=16, do_sample=False, pad_token_id=tok.pad_token_id,
+                         eos_token_id=tok.eos_token_id)[:, enc["input_ids"].shape[1]:]  # fmt: skip
+    def decode(stopped=None):  # type: ignore[no-untyped-def]
+        rows = greedy_decode(model, enc["input_ids"], enc["attention_mask"], 16, [tok.eos_token_id], stopped)
+        done = {row: (ids, reason) for row, ids, reason in rows}
+        return [done[i] for i in range(len(PROMPTS))]
+
+    mine = decode()
+    assert [ids for ids, _ in mine] == [[t for t in row if t != tok.pad_token_id] for row in ref.tolist()]
+    # rows leave the batch as they finish: stopping one row after 2 tokens changes nothing for the others
+    prefixes = [tuple(ids[:2]) for ids, _ in mine]
+    row = next(i for i, p in enumerate(prefixes) if prefixes.count(p) == 1)
+    shrunk = decode(lambda ids: tuple(ids) == prefixes[row])
+    assert shrunk[row] == (list(prefixes[row]), "stop")
+    assert [r for i, r in enumerate(shrunk) if i != row] == [r for i, r in enumerate(mine) if i != row]
+
+
+def test_stop_strings_are_not_matched_across_the_prompt_boundary(backend: HFBackend) -> None:
+    """Neo cuts the *output* at its first blank line; a prompt ending in "\\n" plus an output starting with "\\n"
+    is not a blank line of the output (generate(stop_strings=...) would stop there)."""
+    free = generate(backend, [GenerationRequest(p, 16) for p in PROMPTS])
+    prompt, text = next((p, t) for p, t in zip(PROMPTS, free) if t and (p[-1] + t[0]) not in t)
+    stop = prompt[-1] + text[0]
+    out = dict(backend.generate([GenerationRequest(prompt, 16, (stop,))]))[0]
+    assert out.text == text and out.finish_reason != "stop"

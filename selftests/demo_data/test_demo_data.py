@@ -7,32 +7,16 @@ from pathlib import Path
 
 import pytest
 
+from nejumi_plugin.tasks.jaster.datasets import ALL_EN, ALL_JA, REPORTED_JA
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEMO = REPO_ROOT / "nejumi_plugin" / "demo_data" / "jaster" / "1.2.6" / "evaluation"
 SHARED = REPO_ROOT.parent / "shared" / "data" / "jaster" / "1.2.6" / "evaluation"
 SPLITS = ("train", "dev", "test")
 KEYS = {"instruction", "output_length", "metrics", "few_shots", "samples"}
 
-JA_DATASETS = (
-    "jamp", "janli", "jcommonsenseqa", "jemhopqa", "jnli", "jsem", "jsick", "jsquad", "jsts", "niilc",
-    "mawps", "wiki_reading", "wiki_ner", "wiki_dependency", "wiki_pas", "wiki_coreference",
-)
-MMLU_SUBJECTS = (
-    "abstract_algebra", "anatomy", "astronomy", "business_ethics", "clinical_knowledge", "college_biology",
-    "college_chemistry", "college_computer_science", "college_mathematics", "college_medicine",
-    "college_physics", "computer_security", "conceptual_physics", "econometrics", "electrical_engineering",
-    "elementary_mathematics", "formal_logic", "global_facts", "high_school_biology", "high_school_chemistry",
-    "high_school_computer_science", "high_school_european_history", "high_school_geography",
-    "high_school_government_and_politics", "high_school_macroeconomics", "high_school_mathematics",
-    "high_school_microeconomics", "high_school_physics", "high_school_psychology", "high_school_statistics",
-    "high_school_us_history", "high_school_world_history", "human_aging", "human_sexuality",
-    "international_law", "jurisprudence", "logical_fallacies", "machine_learning", "management", "marketing",
-    "medical_genetics", "miscellaneous", "moral_disputes", "moral_scenarios", "nutrition", "philosophy",
-    "prehistory", "professional_accounting", "professional_law", "professional_medicine",
-    "professional_psychology", "public_relations", "security_studies", "sociology", "us_foreign_policy",
-    "virology", "world_religions",
-)
-ALL_DATASETS = JA_DATASETS + tuple(f"mmlu_en_{s}" for s in MMLU_SUBJECTS)
+ALL_DATASETS = ALL_JA + REPORTED_JA + ALL_EN  # every dataset the harness knows
+
 
 
 def expected_count(name: str, split: str) -> int:
@@ -49,7 +33,7 @@ def load(path: Path) -> dict:
 
 
 def test_subject_list_is_complete() -> None:
-    assert len(MMLU_SUBJECTS) == 57 and len(set(ALL_DATASETS)) == 16 + 57
+    assert len(ALL_EN) == 57 and len(set(ALL_DATASETS)) == 16 + 57
 
 
 @pytest.mark.parametrize("split", SPLITS)

@@ -1,0 +1,72 @@
+"""Greedy decoding over a left-padded batch whose finished rows leave the batch at once.
+
+`model.generate` keeps computing every row until the last one stops, so one answer that rambles to
+`max_new_tokens` makes the whole batch pay for it. Here a row that hits EOS, a stop string or its token budget is
+dropped from the batch and from the KV cache, and the rest go on. Each step is the same forward pass as
+`generate`'s (same positions, same cache, argmax), so the tokens are those of greedy `generate`. Stop strings are
+looked for in the generated text only — never across the prompt boundary, which `generate(stop_strings=...)` does.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
+
+import torch
+
+StopCheck = Callable[[list[int]], bool]
+
+
+def greedy_decode(
+    model: Any,
+    input_ids: torch.Tensor,
+    attention_mask: torch.Tensor,
+    max_new_tokens: int,
+    eos_token_ids: Sequence[int],
+    stopped: StopCheck | None = None,
+) -> Iterator[tuple[int, list[int], str]]:
+    """Yield each row as it finishes: its index, its generated token ids (EOS excluded) and why it ended
+    ("eos", "stop" or "length")."""
+    eos = set(eos_token_ids)
+    n = input_ids.shape[0]
+    tokens: list[list[int]] = [[] for _ in range(n)]
+    rows = list(range(n))  # the original row of each slot still in the batch
+    mask = attention_mask
+    positions = (mask.long().cumsum(-1) - 1).masked_fill(mask == 0, 1)  # as generate() derives them
+    params = inspect.signature(model.forward).parameters
+    extra = {"logits_to_keep": 1} if "logits_to_keep" in params else {}
+    cache_arg = "cache" if "cache" in params else "past_key_values"  # transformers >= 5.2x renamed it
+    with torch.inference_mode():
+        out = model(input_ids=input_ids, attention_mask=mask, position_ids=positions, use_cache=True, **extra)
+        cache, next_pos = getattr(out, cache_arg), positions[:, -1] + 1
+        for _ in range(max_new_tokens):
+            chosen = out.logits[:, -1, :].argmax(dim=-1)
+            keep: list[int] = []
+            for slot, (row, token) in enumerate(zip(rows, chosen.tolist())):
+                if token in eos:
+                    yield row, tokens[row], "eos"
+                    continue
+                tokens[row].append(token)
+                if stopped is not None and stopped(tokens[row]):
+                    yield row, tokens[row], "stop"
+                elif len(tokens[row]) >= max_new_tokens:
+                    yield row, tokens[row], "length"
+                else:
+                    keep.append(slot)
+            if not keep:
+                return
+            if len(keep) < len(rows):
+                index = torch.tensor(keep, device=chosen.device)
+                cache.batch_select_indices(index)
+                mask, next_pos, chosen = mask[index], next_pos[index], chosen[index]
+                rows = [rows[k] for k in keep]
+            mask = torch.cat([mask, mask.new_ones((len(rows), 1))], dim=1)
+            out = model(
+                input_ids=chosen[:, None],
+                attention_mask=mask,
+                position_ids=next_pos[:, None],
+                use_cache=True,
+                **{cache_arg: cache},
+            )
+            next_pos = next_pos + 1

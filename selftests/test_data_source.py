@@ -1,0 +1,62 @@
+"""Where data and model come from: local paths, or W&B artifacts (which need W&B online)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from nejumi_plugin.config import ConfigError, load_config
+from nejumi_plugin.data_source import resolve_dataset_dir, resolve_model_path, wandb_mode
+
+
+def config(tmp_path: Path, **llm_jp_eval: object) -> Path:
+    path = tmp_path / "cfg" / "config.yaml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(yaml.safe_dump({"wandb": {"mode": "offline"}, "llm_jp_eval": llm_jp_eval}))
+    return path
+
+
+def test_artifact_while_offline_tells_the_user_to_set_dataset_dir(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.delenv("WANDB_MODE", raising=False)
+    cfg = load_config(config(tmp_path))  # Neo's default: dataset_artifact jaster:v11
+    with pytest.raises(ConfigError) as err:
+        resolve_dataset_dir(cfg)
+    message = str(err.value)
+    assert str(cfg.source_path) in message and "llm_jp_eval.dataset_artifact" in message
+    assert "cannot be fetched while W&B is offline" in message and "llm_jp_eval.dataset_dir" in message
+
+
+def test_wandb_mode_env_wins(tmp_path: Path, monkeypatch) -> None:
+    cfg = load_config(config(tmp_path))
+    monkeypatch.setenv("WANDB_MODE", "dryrun")
+    assert wandb_mode(cfg) == "offline"
+    monkeypatch.setenv("WANDB_MODE", "disabled")
+    assert wandb_mode(cfg) == "disabled"
+
+
+def test_relative_dataset_dir_is_taken_from_the_config_folder(tmp_path: Path) -> None:
+    (tmp_path / "data" / "test").mkdir(parents=True)
+    cfg = load_config(config(tmp_path, dataset_artifact=None, dataset_dir="../data/test"))
+    assert resolve_dataset_dir(cfg) == (tmp_path / "data" / "test").resolve()
+
+
+def test_missing_dataset_dir_names_the_key(tmp_path: Path) -> None:
+    cfg = load_config(config(tmp_path, dataset_artifact=None, dataset_dir="nowhere/test"))
+    with pytest.raises(ConfigError, match=r"config.yaml: llm_jp_eval.dataset_dir: .*nowhere/test is not a folder"):
+        resolve_dataset_dir(cfg)
+
+
+def test_model_paths(tmp_path: Path) -> None:
+    path = config(tmp_path)
+    (path.parent / "my-model").mkdir()
+    local = load_config(path, ["model.pretrained_model_name_or_path=my-model"])
+    assert resolve_model_path(local) == str((path.parent / "my-model").resolve())
+    hub = load_config(path, ["model.pretrained_model_name_or_path=org/name"])
+    assert resolve_model_path(hub) == "org/name"
+    with pytest.raises(ConfigError, match="model.pretrained_model_name_or_path: required"):
+        resolve_model_path(load_config(path))
+    artifact = load_config(path, ["model.artifacts_path=e/p/model:v0"])  # use_wandb_artifacts is Neo's default
+    with pytest.raises(ConfigError, match="model.artifacts_path: the W&B artifact 'e/p/model:v0' cannot be fetched"):
+        resolve_model_path(artifact)
