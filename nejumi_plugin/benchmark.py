@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from .tasks.jaster.cases import JasterCase
 from .tasks.jaster.datasets import get_spec
 
 JASTER_ATTR = "_nejumi_jaster_datasets"
@@ -43,3 +44,15 @@ def jaster_benchmark(*datasets: str) -> Callable[..., None]:
 
     setattr(test, JASTER_ATTR, tuple(datasets))
     return test
+
+
+def is_benchmark(item: pytest.Item) -> bool:
+    """Whether the item belongs to a `jaster_benchmark` function."""
+    return hasattr(getattr(item, "function", None), JASTER_ATTR)
+
+
+def case_of(item: pytest.Item) -> JasterCase | BrokenCase | None:
+    """The case a benchmark item runs (None for an empty parameter set or a foreign item)."""
+    callspec = getattr(item, "callspec", None)
+    case = callspec.params.get("jaster_case") if callspec and is_benchmark(item) else None
+    return case if isinstance(case, (JasterCase, BrokenCase)) else None

@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-import time
 from collections import Counter
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from .benchmark import JASTER_ATTR, BrokenCase, module_group
+from .benchmark import JASTER_ATTR, BrokenCase, case_of, is_benchmark, module_group
 from .config import ConfigError, load_config
 from .report import RunReport
 from .session import NejumiSession
+from .sinks.terminal import live_progress
 from .tasks.jaster.cases import JasterCase, plan_cases
 from .tasks.jaster.data import DataError
 
@@ -37,7 +36,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_cmdline_main(config: pytest.Config) -> None:
-    """With `-n N`, send each dataset's items to one worker so its batch is generated once (xdist loadgroup)."""
+    """With `-n N`, send each module's items to one worker so its batch is generated once (xdist loadgroup)."""
     if config.getoption("model_config") and getattr(config.option, "numprocesses", None):
         if getattr(config.option, "dist", "no") == "no":
             config.option.dist = "loadgroup"
@@ -53,9 +52,9 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(str(err)) from None
     output_dir = Path(config.invocation_params.dir, config.getoption("output_dir")).resolve()
     worker = hasattr(config, "workerinput")
-    session = NejumiSession(cfg, output_dir, batch_per_module=worker, progress=None if worker else _progress(config))
+    session = NejumiSession(cfg, output_dir, batch_per_module=worker, progress=None if worker else live_progress(config))
     config.stash[SESSION_KEY] = session
-    if not hasattr(config, "workerinput"):  # the controller (or the only process) builds the report
+    if not worker:  # the controller (or the only process) builds the report
         report = RunReport(session)
         config.stash[REPORT_KEY] = report
         config.pluginmanager.register(report, "nejumi-report")
@@ -72,7 +71,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         return
     session = metafunc.config.stash.get(SESSION_KEY, None)
     if session is None:
-        raise pytest.UsageError("benchmarks need a config: pytest benchmarks --model-config configs/config.yaml")
+        return  # reported once, at pytest_collection_modifyitems
     cases: list[Any] = []
     for name in datasets:
         try:
@@ -87,11 +86,13 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Drop benchmark functions with nothing selected; mark each module as one xdist group (before -k and xdist)."""
     if SESSION_KEY not in config.stash:
+        if any(is_benchmark(item) for item in items):
+            raise pytest.UsageError("benchmarks need a run config: pytest benchmarks --model-config configs/config.yaml")
         return
     kept, dropped = [], []
     for item in items:
-        case = _case_of(item)
-        if case is None and _is_benchmark(item):
+        case = case_of(item)
+        if case is None and is_benchmark(item):
             dropped.append(item)  # an empty parameter set: this dataset is switched off
             continue
         kept.append(item)
@@ -110,7 +111,7 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     if nejumi is None:
         return
     for item in session.items:
-        case = _case_of(item)
+        case = case_of(item)
         if isinstance(case, JasterCase):
             nejumi.selected[nejumi.batch_key(item)].append(case)
     expected = dict(Counter(case.setting.task for cases in nejumi.selected.values() for case in cases))
@@ -118,35 +119,6 @@ def pytest_collection_finish(session: pytest.Session) -> None:
         config.workeroutput["nejumi_expected"] = expected  # read by the controller's report
     elif REPORT_KEY in config.stash:
         config.stash[REPORT_KEY].expected = expected
-
-
-def _is_benchmark(item: pytest.Item) -> bool:
-    return hasattr(getattr(item, "function", None), JASTER_ATTR)
-
-
-def _case_of(item: pytest.Item) -> JasterCase | BrokenCase | None:
-    callspec = getattr(item, "callspec", None)
-    case = callspec.params.get("jaster_case") if callspec and _is_benchmark(item) else None
-    return case if isinstance(case, (JasterCase, BrokenCase)) else None
-
-
-def _progress(config: pytest.Config) -> Callable[[int, int], None]:
-    """Report generation progress on the terminal, through pytest's output capture."""
-    last = [0.0]
-
-    def report(done: int, total: int) -> None:
-        now = time.monotonic()
-        if done < total and now - last[0] < 10:
-            return
-        last[0] = now
-        capman = config.pluginmanager.getplugin("capturemanager")
-        reporter = config.pluginmanager.getplugin("terminalreporter")
-        if capman is None or reporter is None:
-            return
-        with capman.global_and_fixture_disabled():
-            reporter.write_line(f"nejumi: generated {done}/{total}")
-
-    return report
 
 
 @pytest.fixture(scope="session")

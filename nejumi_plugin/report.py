@@ -54,6 +54,14 @@ class RunReport:
     def complete(self) -> bool:
         return not self.failed and not self.interrupted and all(self.task_complete(t) for t in self.expected)
 
+    def counts(self) -> dict[str, int]:
+        return {
+            "expected": sum(self.expected.values()),
+            "scored": len(self.records),
+            "failed": sum(self.failed.values()),
+            "from_cache": sum(1 for r in self.records.values() if r.get("cached")),
+        }
+
     def build(self) -> None:
         """Neo's tables for every jaster task that has scored samples, and the one-row leaderboard."""
         cfg = self.session.cfg
@@ -73,15 +81,9 @@ class RunReport:
         self.interrupted = exitstatus == pytest.ExitCode.INTERRUPTED
         self.build()
         row = leaderboard_row(self.session.cfg.model_name, self.tasks)
-        cached = sum(1 for r in self.records.values() if r.get("cached"))
         meta = self.session.meta(
             complete=self.complete,
-            items={
-                "expected": sum(self.expected.values()),
-                "scored": len(self.records),
-                "failed": sum(self.failed.values()),
-                "from_cache": cached,
-            },
+            items=self.counts(),
             tasks={t.setting.task: {"complete": t.complete} for t in self.tasks},
         )
         tables = {name: tbl for task in self.tasks for name, tbl in task.tables.items()}
@@ -92,6 +94,6 @@ class RunReport:
         if not self.written:
             return
         terminalreporter.section("nejumi leaderboard")
-        lines = summary_lines(self.tasks, str(self.session.run_dir), self.complete, sum(self.failed.values()))
+        lines = summary_lines(self.tasks, str(self.session.run_dir), self.complete, self.counts())
         for line in lines:
             terminalreporter.write_line(line)

@@ -247,3 +247,18 @@ def test_interrupted_run_writes_an_incomplete_row(make_config: Callable, tmp_pat
     meta = load(out / "tiny-run" / "leaderboard.json")["meta"]
     assert meta["complete"] is False, output[-2000:]
     assert meta["items"]["expected"] == JA_ITEMS + EN_ITEMS
+
+
+def test_benchmarks_without_a_config_is_a_usage_error(pytester: pytest.Pytester) -> None:
+    result = pytester.runpytest_subprocess(str(REPO / "benchmarks"), "-p", "no:cacheprovider")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*benchmarks need a run config: pytest benchmarks --model-config*"])
+
+
+def test_unsupported_api_backend_fails_items_with_a_clear_message(
+    pytester: pytest.Pytester, make_config: Callable
+) -> None:
+    cfg = make_config(model={"api": "openai", "pretrained_model_name_or_path": "gpt-4o"})
+    result = run_benchmarks(pytester, cfg, pytester.path / "out", "-k", "jnli and 0shot")
+    result.assert_outcomes(failed=4)
+    result.stdout.fnmatch_lines(["*model.api: 'openai' is not supported by this version yet*"])

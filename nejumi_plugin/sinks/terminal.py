@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import statistics
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
+
+import pytest
 
 from ..aggregate.jaster import JasterTaskTables
 
@@ -24,10 +27,15 @@ def _mmlu_mean(scores: dict[str, float]) -> tuple[int, float] | None:
     return (len(subjects), statistics.mean(subjects)) if subjects else None
 
 
-def summary_lines(tasks: Sequence[JasterTaskTables], run_dir: str, complete: bool, failed: int) -> list[str]:
+def summary_lines(
+    tasks: Sequence[JasterTaskTables], run_dir: str, complete: bool, counts: dict[str, int]
+) -> list[str]:
     """One column per task: headline scores, then each Japanese dataset, then the MMLU subjects' mean."""
+    state = "complete" if complete else (
+        f"INCOMPLETE: {counts['scored']} of {counts['expected']} items scored, {counts['failed']} failed"
+    )
     if not tasks:
-        return ["no jaster task was scored"]
+        return ["no jaster task was scored", f"results: {run_dir} ({state})"]
     keys = [k for k in _HEADLINE if any(k in t.scores for t in tasks)]
     keys += sorted({k for t in tasks for k in t.scores if k not in _HEADLINE and not k.startswith("mmlu_en_")})
     rows = [[k, *(f"{t.scores[k]:.4f}" if k in t.scores else "" for t in tasks)] for k in keys]
@@ -36,5 +44,23 @@ def summary_lines(tasks: Sequence[JasterTaskTables], run_dir: str, complete: boo
         n = max(m[0] for m in mmlu if m)
         rows.append([f"mmlu_en ({n} subjects, mean)", *(f"{m[1]:.4f}" if m else "" for m in mmlu)])
     lines = _grid(["score", *(t.setting.task for t in tasks)], rows)
-    state = "complete" if complete else f"INCOMPLETE: {failed} item(s) could not be scored"
     return [*lines, "", f"results: {run_dir} ({state})"]
+
+
+def live_progress(config: pytest.Config) -> Callable[[int, int], None]:
+    """Report generation progress on the terminal, through pytest's output capture."""
+    last = [0.0]
+
+    def report(done: int, total: int) -> None:
+        now = time.monotonic()
+        if done < total and now - last[0] < 10:
+            return
+        last[0] = now
+        capman = config.pluginmanager.getplugin("capturemanager")
+        reporter = config.pluginmanager.getplugin("terminalreporter")
+        if capman is None or reporter is None:
+            return
+        with capman.global_and_fixture_disabled():
+            reporter.write_line(f"nejumi: generated {done}/{total}")
+
+    return report
