@@ -18,10 +18,17 @@ from typing import Any
 from .backends.base import Completion, GenerationRequest
 
 
-def _connect(path: Path) -> sqlite3.Connection:
+def _connect(path: Path, attempts: int = 300) -> sqlite3.Connection:
     path.parent.mkdir(parents=True, exist_ok=True)
     conn = sqlite3.connect(path, timeout=60, isolation_level=None)  # autocommit: each write is durable at once
-    conn.execute("PRAGMA journal_mode=WAL")
+    for attempt in range(attempts):
+        try:  # switching to WAL does not wait on the busy timeout: workers opening a new store together retry
+            conn.execute("PRAGMA journal_mode=WAL")
+            break
+        except sqlite3.OperationalError as err:
+            if "locked" not in str(err) or attempt == attempts - 1:
+                raise
+            time.sleep(0.05)
     conn.execute("PRAGMA synchronous=NORMAL")
     return conn
 

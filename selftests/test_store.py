@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -44,3 +45,30 @@ def test_result_store_keeps_the_latest_record_per_key(tmp_path: Path) -> None:
     store.put("t/a/test/0", "t", {"v": 2})
     store.put("u/a/test/0", "u", {"v": 3})
     assert store.records("t") == [{"v": 2}] and len(store.records()) == 2
+
+
+def test_many_processes_open_a_new_store_at_once(tmp_path: Path) -> None:
+    """xdist workers create calls.sqlite together; none may fail with "database is locked"."""
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("fork")
+    for trial in range(10):
+        path = tmp_path / f"calls{trial}.sqlite"
+        barrier, errors = ctx.Barrier(8), ctx.Queue()
+        procs = [ctx.Process(target=_open_and_write, args=(path, i, barrier, errors)) for i in range(8)]
+        for proc in procs:
+            proc.start()
+        for proc in procs:
+            proc.join(timeout=120)
+        assert errors.empty(), errors.get()
+        assert len(CallStore(path)) == 8
+
+
+def _open_and_write(path: Path, i: int, barrier: Any, errors: Any) -> None:
+    barrier.wait()
+    try:
+        store = CallStore(path)
+        store.put(str(i), {}, req(str(i)), Completion(str(i), 0.0))
+        store.close()
+    except Exception as err:  # reported to the parent test
+        errors.put(repr(err))
