@@ -2,7 +2,7 @@
 
 `model.generate` keeps computing every row until the last one stops, so one answer that rambles to
 `max_new_tokens` makes the whole batch pay for it. Here a row that hits EOS, a stop string or its token budget is
-dropped from the batch and from the KV cache, and the rest go on. Each step is the same forward pass as
+yielded at once and dropped from the batch and the KV cache (see MIN_SHRUNK_BATCH), and the rest go on. Each step is the same forward pass as
 `generate`'s (same positions, same cache, argmax), so the tokens are those of greedy `generate`. Stop strings are
 looked for in the generated text only — never across the prompt boundary, which `generate(stop_strings=...)` does.
 """
@@ -16,6 +16,11 @@ from typing import Any
 import torch
 
 StopCheck = Callable[[list[int]], bool]
+
+# Measured on a 2-core AVX2 CPU (Gemma-3 270M, fp32): a decode step costs 0.11 s at batch 1, 0.21 s at 2, 0.30 s
+# at 3, 0.20 s at 4 and 0.19 s at 8 — the matmul kernels are slower for 2-3 rows than for 4. So the batch never
+# shrinks to 2 or 3 rows: finished rows ride along (their tokens are ignored) until one row is left.
+MIN_SHRUNK_BATCH = 4
 
 
 def greedy_decode(
@@ -32,6 +37,7 @@ def greedy_decode(
     n = input_ids.shape[0]
     tokens: list[list[int]] = [[] for _ in range(n)]
     rows = list(range(n))  # the original row of each slot still in the batch
+    finished: set[int] = set()
     mask = attention_mask
     positions = (mask.long().cumsum(-1) - 1).masked_fill(mask == 0, 1)  # as generate() derives them
     params = inspect.signature(model.forward).parameters
@@ -42,18 +48,21 @@ def greedy_decode(
         cache, next_pos = getattr(out, cache_arg), positions[:, -1] + 1
         for _ in range(max_new_tokens):
             chosen = out.logits[:, -1, :].argmax(dim=-1)
-            keep: list[int] = []
-            for slot, (row, token) in enumerate(zip(rows, chosen.tolist())):
+            for row, token in zip(rows, chosen.tolist()):
+                if row in finished:
+                    continue  # a passenger: see MIN_SHRUNK_BATCH
                 if token in eos:
+                    finished.add(row)
                     yield row, tokens[row], "eos"
                     continue
                 tokens[row].append(token)
                 if stopped is not None and stopped(tokens[row]):
+                    finished.add(row)
                     yield row, tokens[row], "stop"
                 elif len(tokens[row]) >= max_new_tokens:
+                    finished.add(row)
                     yield row, tokens[row], "length"
-                else:
-                    keep.append(slot)
+            keep = _slots_to_keep(rows, finished)
             if not keep:
                 return
             if len(keep) < len(rows):
@@ -70,3 +79,13 @@ def greedy_decode(
                 **{cache_arg: cache},
             )
             next_pos = next_pos + 1
+
+
+def _slots_to_keep(rows: list[int], finished: set[int]) -> list[int]:
+    """The slots of the next step: every unfinished row, plus finished ones to reach MIN_SHRUNK_BATCH (unless only
+    one row is left); empty when all are done."""
+    alive = [slot for slot, row in enumerate(rows) if row not in finished]
+    if len(alive) in (0, 1) or len(alive) >= MIN_SHRUNK_BATCH:
+        return alive
+    riders = [slot for slot, row in enumerate(rows) if row in finished]
+    return sorted(alive + riders[: MIN_SHRUNK_BATCH - len(alive)])
