@@ -15,6 +15,7 @@ from .session import NejumiSession
 from .sinks.terminal import live_progress
 from .tasks.jaster.cases import JasterCase, plan_cases
 from .tasks.jaster.data import DataError
+from .tasks.jaster.datasets import expand_target
 
 SESSION_KEY = pytest.StashKey[NejumiSession]()
 REPORT_KEY = pytest.StashKey[RunReport]()
@@ -48,8 +49,11 @@ def pytest_configure(config: pytest.Config) -> None:
         return
     try:
         cfg = load_config(path, config.getoption("nejumi_set"))
+        expand_target(cfg.llm_jp_eval.target_dataset)
     except ConfigError as err:
         raise pytest.UsageError(str(err)) from None
+    except ValueError as err:  # an unknown target_dataset
+        raise pytest.UsageError(f"{cfg.source_path}: {err}") from None
     output_dir = Path(config.invocation_params.dir, config.getoption("output_dir")).resolve()
     worker = hasattr(config, "workerinput")
     session = NejumiSession(cfg, output_dir, batch_per_module=worker, progress=None if worker else live_progress(config))

@@ -206,11 +206,16 @@ def test_interrupted_run_keeps_its_generations(make_config: Callable, tmp_path: 
     assert meta["complete"] and meta["items"]["from_cache"] >= kept
 
 
-def test_bad_config_is_a_usage_error_naming_file_and_key(pytester: pytest.Pytester, make_config: Callable) -> None:
-    cfg = make_config(llm_jp_eval={"ja_num_shots": -1})
+@pytest.mark.parametrize(
+    ("section", "key"), [({"ja_num_shots": -1}, "llm_jp_eval.ja_num_shots"), ({"target_dataset": "jnil"}, "target_dataset")]
+)
+def test_bad_config_is_a_usage_error_naming_file_and_key(
+    pytester: pytest.Pytester, make_config: Callable, section: dict, key: str
+) -> None:
+    cfg = make_config(llm_jp_eval=section)
     result = run_benchmarks(pytester, cfg, pytester.path / "out")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
-    result.stderr.fnmatch_lines([f"*{cfg}*llm_jp_eval.ja_num_shots*"])
+    result.stderr.fnmatch_lines([f"*{cfg}*{key}*"])
 
 
 def test_missing_data_file_fails_its_items_and_marks_the_row_incomplete(
@@ -228,6 +233,23 @@ def test_missing_data_file_fails_its_items_and_marks_the_row_incomplete(
     result.stdout.fnmatch_lines(["*dev/jamp.json: file not found*"])
     meta = load(out / "tiny-run" / "leaderboard.json")["meta"]
     assert meta["complete"] is False and meta["items"]["failed"] == 1
+
+
+def test_missing_few_shot_file_fails_only_its_items(
+    pytester: pytest.Pytester, make_config: Callable, tiny_jaster_dir: Path, tmp_path: Path
+) -> None:
+    import shutil
+
+    data = tmp_path / "data"
+    shutil.copytree(tiny_jaster_dir.parent, data)
+    (data / "train" / "jamp.json").unlink()
+    cfg = make_config(llm_jp_eval={"dataset_dir": str(data / "test")})
+    out = pytester.path / "out"
+    result = run_benchmarks(pytester, cfg, out, "-k", "jamp or jnli")
+    result.assert_outcomes(passed=8 + 4, failed=4)  # jnli, jamp 0-shot pass; jamp 4-shot needs train/jamp.json
+    result.stdout.fnmatch_lines(["*jaster_ja_4shot/jamp/*train/jamp.json: file not found*"])
+    tasks = load(out / "tiny-run" / "leaderboard.json")["meta"]["tasks"]
+    assert tasks == {"jaster_ja_0shot": {"complete": True}, "jaster_ja_4shot": {"complete": False}}
 
 
 def test_interrupted_run_writes_an_incomplete_row(make_config: Callable, tmp_path: Path) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ...config import RunConfig
 from .data import JasterLayout
 from .datasets import Split, expand_target, get_spec
 
@@ -46,13 +47,13 @@ class JasterCase:
         return f"{self.setting.task}/{self.dataset}/{self.split}/{self.index}"
 
 
-def enabled_settings(cfg: object) -> list[JasterSetting]:
+def enabled_settings(cfg: RunConfig) -> list[JasterSetting]:
     """The jaster tasks switched on by `run_llm_jp_eval_*` (a few-shot count of 0 is the 0-shot task itself)."""
     settings: list[JasterSetting] = []
-    ev = cfg.llm_jp_eval  # type: ignore[attr-defined]
+    ev = cfg.llm_jp_eval
     for language, zero, few, n in (
-        ("ja", cfg.run_llm_jp_eval_ja_0_shot, cfg.run_llm_jp_eval_ja_few_shots, ev.ja_num_shots),  # type: ignore[attr-defined]
-        ("en", cfg.run_llm_jp_eval_en_0_shot, cfg.run_llm_jp_eval_en_few_shots, ev.en_num_shots),  # type: ignore[attr-defined]
+        ("ja", cfg.run_llm_jp_eval_ja_0_shot, cfg.run_llm_jp_eval_ja_few_shots, ev.ja_num_shots),
+        ("en", cfg.run_llm_jp_eval_en_0_shot, cfg.run_llm_jp_eval_en_few_shots, ev.en_num_shots),
     ):
         if zero:
             settings.append(JasterSetting(language, 0))
@@ -61,10 +62,10 @@ def enabled_settings(cfg: object) -> list[JasterSetting]:
     return settings
 
 
-def plan_cases(datasets: tuple[str, ...], cfg: object, layout: JasterLayout) -> list[JasterCase]:
+def plan_cases(datasets: tuple[str, ...], cfg: RunConfig, layout: JasterLayout) -> list[JasterCase]:
     """Every case of `datasets` that the config asks for, in a stable order."""
-    selected = expand_target(cfg.llm_jp_eval.target_dataset)  # type: ignore[attr-defined]
-    testmode: bool = cfg.testmode  # type: ignore[attr-defined]
+    selected = expand_target(cfg.llm_jp_eval.target_dataset)
+    testmode = cfg.testmode
     cases: list[JasterCase] = []
     for name in datasets:
         spec = get_spec(name)

@@ -10,10 +10,10 @@ from ...backends.base import BackendError, Completion, GenerationRequest
 from ...engine import Engine
 from ...metrics import char_f1, exact, set_f1
 from .cases import JasterCase
-from .data import JasterLayout, Sample
+from .data import DataError, JasterLayout, Sample
 from .datasets import get_spec
 from .postprocess import clean_gold, clean_prediction
-from .prompts import PromptTemplates, build_template, render
+from .prompts import PromptTemplates, TemplateError, build_template, render
 
 BLANK_LINE = "\n\n"
 
@@ -38,7 +38,7 @@ class JasterRunner:
     layout: JasterLayout
     engine: Engine
     options: JasterOptions
-    _answers: dict[str, Completion | BackendError] = field(default_factory=dict)
+    _answers: dict[str, Completion | BackendError | SampleError] = field(default_factory=dict)
     _prompts: dict[str, str] = field(default_factory=dict)
 
     def sample(self, case: JasterCase) -> Sample:
@@ -61,8 +61,17 @@ class JasterRunner:
         return GenerationRequest(self.prompt(case), length, stop, self.options.add_special_tokens)
 
     def prepare(self, cases: Iterable[JasterCase]) -> None:
-        """Answer every not-yet-answered case in one engine call (batched generation)."""
-        todo = {case.key: self.request(case) for case in cases if case.key not in self._answers}
+        """Answer every not-yet-answered case in one engine call (batched generation).
+
+        A case whose prompt cannot be built (e.g. a missing train file for its few-shots) fails alone."""
+        todo: dict[str, GenerationRequest] = {}
+        for case in cases:
+            if case.key in self._answers:
+                continue
+            try:
+                todo[case.key] = self.request(case)
+            except (DataError, TemplateError) as err:
+                self._answers[case.key] = SampleError(str(err))
         if todo:
             self._answers.update(self.engine.answer(todo))
 
@@ -71,7 +80,7 @@ class JasterRunner:
         if case.key not in self._answers:
             self.prepare([case])
         answer = self._answers[case.key]
-        if isinstance(answer, BackendError):
+        if isinstance(answer, Exception):
             raise SampleError(str(answer))
         sample = self.sample(case)
         pred = clean_prediction(answer.text, get_spec(case.dataset).cleaning)
