@@ -218,37 +218,37 @@ def test_bad_config_is_a_usage_error_naming_file_and_key(
     result.stderr.fnmatch_lines([f"*{cfg}*{key}*"])
 
 
-def test_missing_data_file_fails_its_items_and_marks_the_row_incomplete(
-    pytester: pytest.Pytester, make_config: Callable, tiny_jaster_dir: Path, tmp_path: Path
-) -> None:
+def run_without(
+    split: str, pytester: pytest.Pytester, make_config: Callable, tiny_jaster_dir: Path, tmp_path: Path
+) -> tuple[pytest.RunResult, Path]:
+    """Run jamp and jnli on a copy of the data whose `<split>/jamp.json` is missing."""
     import shutil
 
     data = tmp_path / "data"
     shutil.copytree(tiny_jaster_dir.parent, data)
-    (data / "dev" / "jamp.json").unlink()
+    (data / split / "jamp.json").unlink()
     cfg = make_config(llm_jp_eval={"dataset_dir": str(data / "test")})
     out = pytester.path / "out"
-    result = run_benchmarks(pytester, cfg, out, "-k", "jamp or jnli")
+    return run_benchmarks(pytester, cfg, out, "-k", "jamp or jnli"), out / "tiny-run"
+
+
+def test_missing_data_file_fails_its_items_and_marks_the_row_incomplete(
+    pytester: pytest.Pytester, make_config: Callable, tiny_jaster_dir: Path, tmp_path: Path
+) -> None:
+    result, run_dir = run_without("dev", pytester, make_config, tiny_jaster_dir, tmp_path)
     result.assert_outcomes(passed=8, failed=1)
     result.stdout.fnmatch_lines(["*dev/jamp.json: file not found*"])
-    meta = load(out / "tiny-run" / "leaderboard.json")["meta"]
+    meta = load(run_dir / "leaderboard.json")["meta"]
     assert meta["complete"] is False and meta["items"]["failed"] == 1
 
 
 def test_missing_few_shot_file_fails_only_its_items(
     pytester: pytest.Pytester, make_config: Callable, tiny_jaster_dir: Path, tmp_path: Path
 ) -> None:
-    import shutil
-
-    data = tmp_path / "data"
-    shutil.copytree(tiny_jaster_dir.parent, data)
-    (data / "train" / "jamp.json").unlink()
-    cfg = make_config(llm_jp_eval={"dataset_dir": str(data / "test")})
-    out = pytester.path / "out"
-    result = run_benchmarks(pytester, cfg, out, "-k", "jamp or jnli")
+    result, run_dir = run_without("train", pytester, make_config, tiny_jaster_dir, tmp_path)
     result.assert_outcomes(passed=8 + 4, failed=4)  # jnli, jamp 0-shot pass; jamp 4-shot needs train/jamp.json
     result.stdout.fnmatch_lines(["*jaster_ja_4shot/jamp/*train/jamp.json: file not found*"])
-    tasks = load(out / "tiny-run" / "leaderboard.json")["meta"]["tasks"]
+    tasks = load(run_dir / "leaderboard.json")["meta"]["tasks"]
     assert tasks == {"jaster_ja_0shot": {"complete": True}, "jaster_ja_4shot": {"complete": False}}
 
 
