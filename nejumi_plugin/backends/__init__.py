@@ -1,0 +1,1 @@
+"""Backends: local Hugging Face models (more providers arrive behind the same Protocol)."""
