@@ -1,0 +1,55 @@
+"""MT-Bench aggregation against the golden files: recorded GPT-4 judgments -> Neo's tables, to 6 decimals."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from nejumi_plugin.aggregate.mtbench import category_scores, leaderboard_columns, leaderboard_table, radar_table
+
+GOLDEN = Path(__file__).resolve().parents[3] / "shared" / "data" / "mtbench-golden"
+pytestmark = pytest.mark.skipif(not GOLDEN.is_dir(), reason="needs ../shared/data/mtbench-golden")
+
+
+def read_jsonl(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def cases() -> list[tuple[str, str]]:
+    if not GOLDEN.is_dir():
+        return []
+    expected = json.loads((GOLDEN / "expected_scores.json").read_text(encoding="utf-8"))["datasets"]
+    return [(name, model) for name, ds in expected.items() for model in ds["B_nejumi_neo_mtbench_eval"]]
+
+
+@pytest.mark.parametrize(("dataset", "model"), cases())
+def test_neo_tables_reproduce_the_golden_scores(dataset: str, model: str) -> None:
+    spec = json.loads((GOLDEN / "expected_scores.json").read_text(encoding="utf-8"))["datasets"][dataset]
+    want = spec["B_nejumi_neo_mtbench_eval"][model]
+    root = GOLDEN.parent
+    category_of = {int(q["question_id"]): q["category"] for q in read_jsonl(root / spec["question_file"])}
+    judgments = [j for j in read_jsonl(root / spec["judgment_file"]) if j["model"] == model]
+    scores = category_scores(judgments, category_of)
+    radar = radar_table(scores)
+    assert [r[0] for r in radar["data"]] == sorted(want["radar_table(mtbench_radar_table_{lang})"])
+    assert {c: round(s, 6) for c, s in radar["data"]} == want["radar_table(mtbench_radar_table_{lang})"]
+    board = leaderboard_table(model, scores)
+    golden = want["leaderboard_table(mtbench_leaderboard_table_{lang})"]
+    assert board["columns"] == golden["columns"]
+    assert [board["data"][0][0]] + [round(v, 6) for v in board["data"][0][1:]] == golden["row"]
+    renamed = {k: round(v, 6) for k, v in leaderboard_columns(board, spec["language"]).items()}
+    assert renamed == want["leaderboard_table_columns_after_rename"]
+
+
+def test_minus_one_rows_are_dropped_and_duplicates_averaged_first() -> None:
+    category_of = {1: "math", 2: "math", 3: "writing"}
+    judgments = [
+        {"question_id": 1, "turn": 1, "score": 4}, {"question_id": 1, "turn": 1, "score": 8},  # one cell: 6
+        {"question_id": 2, "turn": 1, "score": 9}, {"question_id": 2, "turn": 2, "score": -1},  # -1 dropped
+        {"question_id": 3, "turn": 1, "score": 7.5},
+    ]  # fmt: skip
+    scores = category_scores(judgments, category_of)
+    assert scores == {"math": 7.5, "writing": 7.5}  # math = mean(6, 9), not mean(4, 8, 9)
+    assert leaderboard_table("m", scores)["data"] == [["m", 7.5, 7.5, 7.5]]
