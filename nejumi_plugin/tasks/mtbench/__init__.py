@@ -1,0 +1,1 @@
+"""MT-Bench (Neo): questions, answers, the LLM judge and its rating parsing."""
