@@ -2,9 +2,10 @@
 
 `model.generate` keeps computing every row until the last one stops, so one answer that rambles to
 `max_new_tokens` makes the whole batch pay for it. Here a row that hits EOS, a stop string or its token budget is
-yielded at once and dropped from the batch and the KV cache (see MIN_SHRUNK_BATCH), and the rest go on. Each step is the same forward pass as
-`generate`'s (same positions, same cache, argmax), so the tokens are those of greedy `generate`. Stop strings are
-looked for in the generated text only — never across the prompt boundary, which `generate(stop_strings=...)` does.
+yielded at once and dropped from the batch and the KV cache (see MIN_SHRUNK_BATCH), and the rest go on. Each step
+is the same forward pass as `generate`'s (same positions, same cache, argmax), so the tokens are those of greedy
+`generate`. Stop strings are looked for in the generated text only — never across the prompt boundary, which
+`generate(stop_strings=...)` does.
 """
 
 from __future__ import annotations
