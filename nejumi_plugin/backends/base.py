@@ -4,22 +4,38 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Protocol
+
+
+Message = tuple[str, str]  # (role, content); role is "system", "user" or "assistant"
 
 
 @dataclass(frozen=True)
 class GenerationRequest:
-    """One greedy completion of a plain-text prompt."""
+    """One completion: of a plain-text `prompt`, or (when `messages` is set) of a chat conversation.
+
+    A local backend renders `messages` with the tokenizer's chat template; an API backend sends them as they are.
+    """
 
     prompt: str
     max_new_tokens: int
     stop: tuple[str, ...] = ()  # generation may end at the first of these (the text keeps it)
     add_special_tokens: bool = False  # tokenizer special tokens (BOS); Neo's jaster prompts had none
+    messages: tuple[Message, ...] = ()  # a chat request; `prompt` is then ignored (keep it "")
+    temperature: float = 0.0  # below 1e-4: greedy (as FastChat's `do_sample = temperature >= 1e-4`)
+    stop_token_ids: tuple[int, ...] = ()  # local models: generation ends at these as at EOS (excluded from the text)
+
+    @property
+    def greedy(self) -> bool:
+        return self.temperature < 1e-4
 
     def canonical(self) -> str:
-        """A stable JSON form, part of the cache key."""
-        return json.dumps(asdict(self), ensure_ascii=False, sort_keys=True)
+        """A stable JSON form, part of the cache key. Fields at their defaults are left out, so adding a field
+        never changes the keys of requests that do not use it."""
+        defaults = {f.name: f.default for f in fields(self)}
+        data = {k: v for k, v in asdict(self).items() if k in ("prompt", "max_new_tokens") or v != defaults[k]}
+        return json.dumps(data, ensure_ascii=False, sort_keys=True)
 
 
 @dataclass(frozen=True)

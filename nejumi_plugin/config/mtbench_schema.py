@@ -102,6 +102,26 @@ class MtbenchDatasetConfig(Section):
         return _fill(DATASET_DEFAULTS, value, info)
 
 
+JudgeApi = Literal["openai", "azure", "openai_compatible", "hf"]
+
+
+class JudgeConfig(Section):
+    """``mtbench.judge`` (new): the backend that rates answers. Defaults are Neo's: OpenAI ``gpt-4``, temperature 0,
+    2048 tokens. ``mtbench.use_azure: true`` turns ``api: openai`` into Azure OpenAI (``model`` is the deployment).
+    ``openai_compatible`` is any server speaking OpenAI's API at ``base_url`` (vLLM, llama.cpp, SGLang, ...);
+    ``hf`` is a local Hugging Face model (``model`` is its folder or hub id), e.g. for a keyless demo.
+    """
+
+    api: JudgeApi = "openai"
+    model: str = "gpt-4"
+    base_url: str | None = None
+    api_key_env: str | None = None  # the environment variable holding the key (default: the provider's usual one)
+    temperature: float = Field(0.0, ge=0.0)
+    max_tokens: int = Field(2048, ge=1)
+    dtype: Literal["float32", "float16", "bfloat16"] = "bfloat16"  # api: hf only
+    max_retries: int = Field(16, ge=1)  # API calls per judgment before it fails (Neo: 16 tries, 10 s apart)
+
+
 class MtbenchConfig(Section):
     """``mtbench``: answer generation and GPT-4 judging."""
 
@@ -120,6 +140,12 @@ class MtbenchConfig(Section):
     conv_stop_str: str = "###"
     conv_role_message_separator: str = ": \n"
     conv_role_only_separator: str = ": \n"
+    # new keys (see configs/config_template.yaml)
+    # local answer models when custom_conv_template is false: null = FastChat's template resolved from model_name
+    # (as Neo does), "tokenizer" = the tokenizer's chat template, any other value = that FastChat template's name
+    conv_template: str | None = None
+    api_temperature: float = Field(0.1, ge=0.0)  # API answer models: one temperature for every category (Neo: 0.1)
+    judge: JudgeConfig = Field(default_factory=JudgeConfig)
     ja: MtbenchLangConfig = Field(default_factory=lambda: MtbenchLangConfig(**LANG_DEFAULTS["ja"]))
     en: MtbenchLangConfig = Field(default_factory=lambda: MtbenchLangConfig(**LANG_DEFAULTS["en"]))
     dataset: MtbenchDatasetConfig = Field(default_factory=MtbenchDatasetConfig)
