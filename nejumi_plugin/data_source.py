@@ -36,8 +36,25 @@ def download_artifact(path: str, kind: str, key: str, cfg: RunConfig) -> Path:
         ) from None
 
 
+def local_or_artifact(cfg: RunConfig, value: str, key: str, kind: str = "dataset") -> Path:
+    """A config value that names data: an existing local folder (relative to the config file's folder) is read
+    from disk; anything else is a W&B artifact name, downloaded when W&B is online."""
+    local = Path(os.path.expanduser(value))
+    if not local.is_absolute():
+        local = cfg.base_dir / local
+    if local.is_dir():
+        return local.resolve()
+    if ":" not in value or value.count("/") != 2:
+        raise ConfigError(
+            f"{cfg.source_path}: {key}: {value!r} is neither a local folder ({local} does not exist) nor a W&B "
+            "artifact name (entity/project/name:version)"
+        )
+    return download_artifact(value, kind, key, cfg)
+
+
 def resolve_dataset_dir(cfg: RunConfig) -> Path:
-    """The jaster `test` folder: inside the downloaded `dataset_artifact`, else `dataset_dir` itself.
+    """The jaster `test` folder: inside the downloaded `dataset_artifact`, else `dataset_dir` itself (a local
+    folder, or a W&B artifact name).
 
     A relative local `dataset_dir` is taken relative to the config file's folder.
     """
@@ -52,12 +69,35 @@ def resolve_dataset_dir(cfg: RunConfig) -> Path:
         path = Path(os.path.expanduser(ev.dataset_dir))
         if not path.is_absolute():
             path = cfg.base_dir / path
+        if not path.is_dir() and ":" in ev.dataset_dir and ev.dataset_dir.count("/") == 2:
+            path = download_artifact(ev.dataset_dir, "dataset", key, cfg)
     if not path.is_dir():
         raise ConfigError(
             f"{cfg.source_path}: {key}: {path} is not a folder; it must be the 'test' folder of llm-jp-eval's "
             "evaluation layout (…/evaluation/test, with train/ and dev/ beside it)"
         )
     return path.resolve()
+
+
+MTBENCH_FILES = ("questions", "references", "judge_prompts")
+
+
+def mtbench_sources(cfg: RunConfig, language: str) -> dict[str, tuple[str, str]]:
+    """`{"questions"|"references"|"judge_prompts": (config key, value)}` for one language: the small sets in test
+    mode, as Neo does (the judge prompts are the same in both)."""
+    ds = cfg.mtbench.dataset.ja if language == "ja" else cfg.mtbench.dataset.en
+    prefix = f"mtbench.dataset.{language}."
+    q = "test_question_artifacts_path" if cfg.testmode else "question_artifacts_path"
+    r = "test_referenceanswer_artifacts_path" if cfg.testmode else "referenceanswer_artifacts_path"
+    names = dict(zip(MTBENCH_FILES, (q, r, "judge_prompt_artifacts_path")))
+    return {what: (prefix + name, getattr(ds, name)) for what, name in names.items()}
+
+
+def resolve_mtbench_dirs(cfg: RunConfig, language: str) -> tuple[dict[str, Path], dict[str, str]]:
+    """The folders holding one language's questions, references and judge prompts, and the keys that named them."""
+    sources = mtbench_sources(cfg, language)
+    folders = {what: local_or_artifact(cfg, value, key) for what, (key, value) in sources.items()}
+    return folders, {what: f"{cfg.source_path}: {key}" for what, (key, _) in sources.items()}
 
 
 def resolve_model_path(cfg: RunConfig) -> str:
@@ -68,6 +108,11 @@ def resolve_model_path(cfg: RunConfig) -> str:
     name = m.pretrained_model_name_or_path
     if not name:
         raise ConfigError(f"{cfg.source_path}: model.pretrained_model_name_or_path: required (a local folder or hub id)")
+    return resolve_local_model(cfg, name)
+
+
+def resolve_local_model(cfg: RunConfig, name: str) -> str:
+    """An `embedded:` model's folder, a local folder (relative to the config file's folder), or a hub id as is."""
     if name.startswith(EMBEDDED_PREFIX):
         return resolve_embedded(name)
     local = cfg.base_dir / os.path.expanduser(name)

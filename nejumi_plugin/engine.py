@@ -53,9 +53,13 @@ class Engine:
         try:
             for done, (index, completion) in enumerate(self.backend.generate(batch), start=1):
                 key = order[index]
-                self.calls.put(key, self.identity, batch[index], completion)
-                self.stats.generated += 1
-                self.stats.output_tokens += completion.output_tokens or 0
+                if isinstance(completion, BackendError):  # this request alone failed: nothing stored, rerun retries
+                    log.error("%s", completion)
+                    self.stats.failed += len(unique[key])
+                else:
+                    self.calls.put(key, self.identity, batch[index], completion)
+                    self.stats.generated += 1
+                    self.stats.output_tokens += completion.output_tokens or 0
                 for name in unique[key]:
                     results[name] = completion
                 if self.progress:

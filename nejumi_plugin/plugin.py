@@ -8,13 +8,11 @@ from typing import Any
 
 import pytest
 
-from .benchmark import JASTER_ATTR, BrokenCase, case_of, is_benchmark, module_group
+from .benchmark import BENCHMARK_ATTR, CASE_PARAM, BrokenCase, case_of, is_benchmark, module_group
 from .config import ConfigError, load_config
 from .report import RunReport
 from .session import NejumiSession
 from .sinks.terminal import live_progress
-from .tasks.jaster.cases import JasterCase, plan_cases
-from .tasks.jaster.data import DataError
 from .tasks.jaster.datasets import expand_target
 
 SESSION_KEY = pytest.StashKey[NejumiSession]()
@@ -70,20 +68,14 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    datasets = getattr(metafunc.function, JASTER_ATTR, None)
-    if datasets is None:
+    benchmark = getattr(metafunc.function, BENCHMARK_ATTR, None) if CASE_PARAM in metafunc.fixturenames else None
+    if benchmark is None:
         return
     session = metafunc.config.stash.get(SESSION_KEY, None)
     if session is None:
         return  # reported once, at pytest_collection_modifyitems
-    cases: list[Any] = []
-    for name in datasets:
-        try:
-            cases += plan_cases((name,), session.cfg, session.layout)
-        except (DataError, ConfigError, ValueError) as err:
-            cases.append(BrokenCase(name, str(err)))
-    ids = [f"{c.dataset}-data-error" if isinstance(c, BrokenCase) else c.id for c in cases]
-    metafunc.parametrize("jaster_case", cases, ids=ids)
+    cases = session.plan(benchmark)
+    metafunc.parametrize(CASE_PARAM, cases, ids=[c.id for c in cases])
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -102,7 +94,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         kept.append(item)
         if case is not None:
             item.add_marker(pytest.mark.xdist_group(module_group(item)))  # with -n N a module goes to one worker
-            item.extra_keyword_matches.add(case.dataset)  # `-k mmlu_en_anatomy` selects a subject
+            if not isinstance(case, BrokenCase):
+                item.extra_keyword_matches.add(case.keyword)  # `-k mmlu_en_anatomy` selects a subject
     if dropped:
         config.hook.pytest_deselected(items=dropped)
         items[:] = kept
@@ -116,9 +109,9 @@ def pytest_collection_finish(session: pytest.Session) -> None:
         return
     for item in session.items:
         case = case_of(item)
-        if isinstance(case, JasterCase):
+        if case is not None and not isinstance(case, BrokenCase):
             nejumi.selected[nejumi.batch_key(item)].append(case)
-    expected = dict(Counter(case.setting.task for cases in nejumi.selected.values() for case in cases))
+    expected = dict(Counter(case.task for cases in nejumi.selected.values() for case in cases))
     if hasattr(config, "workerinput"):
         config.workeroutput["nejumi_expected"] = expected  # read by the controller's report
     elif REPORT_KEY in config.stash:

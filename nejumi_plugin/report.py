@@ -7,12 +7,14 @@ from typing import Any
 
 import pytest
 
+from .aggregate import mtbench
 from .aggregate.jaster import JasterTaskTables, build_task_tables, leaderboard_row
 from .benchmark import DATA_ERROR_TASK
 from .session import NejumiSession
 from .sinks.files import write_run
 from .sinks.terminal import summary_lines
 from .tasks.jaster.cases import enabled_settings
+from .tasks.mtbench.cases import enabled_languages
 
 
 class RunReport:
@@ -23,6 +25,7 @@ class RunReport:
         self.records: dict[str, dict[str, Any]] = {}
         self.failed: Counter[str] = Counter()
         self.tasks: list[JasterTaskTables] = []
+        self.mtbench: list[mtbench.MtbenchTaskTables] = []
         self.expected: dict[str, int] = {}  # items selected per task (from collection, or from the xdist workers)
         self.interrupted = False
         self.written = False
@@ -47,7 +50,8 @@ class RunReport:
     def task_complete(self, task: str) -> bool:
         """Every selected item of `task` was scored: no failure, no interruption, nothing left unrun."""
         scored = sum(1 for r in self.records.values() if r["task"] == task)
-        broken = self.failed.get(task) or self.failed.get(DATA_ERROR_TASK) or self.interrupted
+        data_error = task.startswith("jaster_") and self.failed.get(DATA_ERROR_TASK)
+        broken = self.failed.get(task) or data_error or self.interrupted
         return not broken and scored >= self.expected.get(task, 0)
 
     @property
@@ -73,6 +77,43 @@ class RunReport:
                 tables = build_task_tables(setting, mine, cfg.model_name)
                 tables.complete = self.task_complete(setting.task)
                 self.tasks.append(tables)
+        self.mtbench = []
+        for language in enabled_languages(cfg):
+            mine = [r for r in records if r["task"] == f"mtbench_{language}"]
+            if mine:
+                mt = mtbench.build_task_tables(language, mine, cfg.model_name)
+                mt.complete = self.task_complete(mt.task)
+                self.mtbench.append(mt)
+
+    def row(self) -> dict[str, Any]:
+        """The one-row leaderboard: jaster blocks, then `*_MTbench_ja`, then `*_MTbench_en` (Neo's task order)."""
+        row = leaderboard_row(self.session.cfg.model_name, self.tasks)
+        for mt in self.mtbench:
+            block = mtbench.leaderboard_columns(mt.leaderboard, mt.language)
+            row["columns"] += list(block)
+            row["data"][0] += list(block.values())
+        return row
+
+    def judge_note(self) -> str:
+        judge = self.session.cfg.mtbench.judge
+        note = f"{judge.api} {judge.model}"
+        if judge.api == "hf":
+            note += " (a local model: for demonstration only; its scores are not comparable with GPT-4's)"
+        return note
+
+    def mtbench_meta(self) -> dict[str, Any]:
+        """FastChat show_result's numbers, parse failures and judge calls per language: users compare with both."""
+        judge = self.session.cfg.mtbench.judge
+        return {
+            mt.task: {
+                "show_result": mt.show_result,
+                "parse_failures": mt.parse_failures,
+                "judge_calls": mt.judge_calls,
+                "judge_calls_made": mt.judge_calls_made,
+                "judge": {"api": judge.api, "model": judge.model},
+            }
+            for mt in self.mtbench
+        }
 
     @pytest.hookimpl(trylast=True)
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
@@ -80,13 +121,11 @@ class RunReport:
             return  # no benchmark item was selected
         self.interrupted = exitstatus == pytest.ExitCode.INTERRUPTED
         self.build()
-        row = leaderboard_row(self.session.cfg.model_name, self.tasks)
-        meta = self.session.meta(
-            complete=self.complete,
-            items=self.counts(),
-            tasks={t.setting.task: {"complete": t.complete} for t in self.tasks},
-        )
-        tables = {name: tbl for task in self.tasks for name, tbl in task.tables.items()}
+        row = self.row()
+        tasks = {t.setting.task: {"complete": t.complete} for t in self.tasks}
+        tasks.update({mt.task: {"complete": mt.complete} for mt in self.mtbench})
+        meta = self.session.meta(complete=self.complete, items=self.counts(), tasks=tasks, mtbench=self.mtbench_meta())
+        tables = {name: tbl for task in [*self.tasks, *self.mtbench] for name, tbl in task.tables.items()}
         write_run(self.session.run_dir, tables, {**row, "meta": meta})
         self.written = True
 
@@ -94,6 +133,8 @@ class RunReport:
         if not self.written:
             return
         terminalreporter.section("nejumi leaderboard")
-        lines = summary_lines(self.tasks, str(self.session.run_dir), self.complete, self.counts())
+        lines = summary_lines(
+            self.tasks, self.mtbench, str(self.session.run_dir), self.complete, self.counts(), self.judge_note()
+        )
         for line in lines:
             terminalreporter.write_line(line)

@@ -1,8 +1,7 @@
-"""One evaluation run inside one pytest process: config, run directory, stores, engine, jaster runner."""
+"""One evaluation run inside one pytest process: config, run directory, stores, engines, task runners."""
 
 from __future__ import annotations
 
-import os
 import re
 from collections import defaultdict
 from collections.abc import Callable
@@ -14,16 +13,27 @@ from typing import Any
 
 import pytest
 
-from .backends.base import Backend, BackendError
-from .benchmark import module_group
+from .backends.base import BackendError
+from .backends.factory import judge_backend, model_backend
+from .benchmark import DATA_ERROR_TASK, Benchmark, BrokenCase, Case, module_group
 from .config import ConfigError, RunConfig
-from .data_source import resolve_dataset_dir, resolve_model_path
+from .data_source import resolve_dataset_dir, resolve_local_model, resolve_model_path, resolve_mtbench_dirs
 from .engine import Engine
 from .store import CallStore, ResultStore
+from .tasks.jaster import cases as jaster_cases
 from .tasks.jaster.cases import JasterCase
 from .tasks.jaster.data import DataError, JasterLayout
 from .tasks.jaster.prompts import PromptTemplates, TemplateError
 from .tasks.jaster.runner import JasterOptions, JasterRunner, SampleError
+from .tasks.mtbench import cases as mtbench_cases
+from .tasks.mtbench.cases import MtbenchCase
+from .tasks.mtbench.conversation import resolve_template
+from .tasks.mtbench.data import MtbenchData, MtbenchDataError, load_mtbench
+from .tasks.mtbench.judge import JudgeSettings
+from .tasks.mtbench.rating import MAX_JUDGE_CALLS
+from .tasks.mtbench.runner import MtbenchOptions, MtbenchRunner, QuestionError
+
+CASE_ERRORS = (SampleError, QuestionError, BackendError, ConfigError, DataError, TemplateError, MtbenchDataError)
 
 
 def safe_run_name(name: str) -> str:
@@ -41,7 +51,9 @@ class NejumiSession:
     started_at: str = field(default_factory=lambda: datetime.now(timezone.utc).isoformat(timespec="seconds"))
     batch_per_module: bool = False  # xdist workers batch per module (modules are their unit of work)
     progress: Callable[[int, int], None] | None = None
-    selected: dict[str, list[JasterCase]] = field(default_factory=lambda: defaultdict(list))
+    selected: dict[str, list[Case]] = field(default_factory=lambda: defaultdict(list))
+    _mtbench: dict[str, MtbenchData] = field(default_factory=dict)
+    _mtbench_runners: dict[str, MtbenchRunner] = field(default_factory=dict)
 
     def batch_key(self, item: pytest.Item) -> str:
         """Which items are generated together: the whole session's, or (under xdist) the module's."""
@@ -63,32 +75,22 @@ class NejumiSession:
     def model_path(self) -> str:
         return resolve_model_path(self.cfg)
 
-    def make_backend(self) -> Backend:
-        from .backends.hf import HFBackend, HFSettings
-
-        workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
-        m = self.cfg.model
-        return HFBackend(
-            HFSettings(
-                path=self.model_path,
-                dtype=self.cfg.llm_jp_eval.torch_dtype,
-                device_map=m.device_map,
-                trust_remote_code=m.trust_remote_code,
-                load_in_8bit=m.load_in_8bit,
-                load_in_4bit=m.load_in_4bit,
-                batch_size=m.batch_size,
-                threads=max(1, (os.cpu_count() or 1) // workers) if workers > 1 else None,
-            )
-        )
+    @cached_property
+    def calls(self) -> CallStore:
+        return CallStore(self.run_dir / "calls.sqlite")
 
     @cached_property
     def engine(self) -> Engine:
-        if self.cfg.model.api:
-            raise BackendError(
-                f"model.api: {self.cfg.model.api!r} is not supported by this version yet; "
-                "only local Hugging Face models (model.api: false) can be evaluated"
-            )
-        return Engine(self.make_backend(), CallStore(self.run_dir / "calls.sqlite"), progress=self.progress)
+        """The evaluated model (loaded at its first generation: a fully cached rerun never loads it)."""
+        return Engine(model_backend(self.cfg, self.model_path), self.calls, progress=self.progress)
+
+    @cached_property
+    def judge_engine(self) -> Engine:
+        """The MT-Bench judge; its calls go to the same CallStore."""
+        judge = self.cfg.mtbench.judge
+        path = resolve_local_model(self.cfg, judge.model) if judge.api == "hf" else judge.model
+        model = self.engine.backend if judge.api == "hf" and not self.cfg.model.api else None
+        return Engine(judge_backend(self.cfg, path, model), self.calls, progress=self.progress)
 
     @cached_property
     def results(self) -> ResultStore:
@@ -109,16 +111,73 @@ class NejumiSession:
         )
         return JasterRunner(self.layout, self.engine, options)
 
-    def run_jaster_case(self, case: JasterCase, item: pytest.Item) -> None:
+    def mtbench_data(self, language: str) -> MtbenchData:
+        if language not in self._mtbench:
+            folders, keys = resolve_mtbench_dirs(self.cfg, language)
+            self._mtbench[language] = load_mtbench(
+                language, folders["questions"], folders["references"], folders["judge_prompts"],
+                self.cfg.mtbench.judge.model, keys,
+            )
+        return self._mtbench[language]
+
+    @property
+    def judge_settings(self) -> JudgeSettings:
+        judge = self.cfg.mtbench.judge
+        deterministic = judge.api == "hf" and judge.temperature < 1e-4  # a retry would repeat the same answer
+        return JudgeSettings(judge.model, judge.temperature, judge.max_tokens, 1 if deterministic else MAX_JUDGE_CALLS)
+
+    def mtbench(self, language: str) -> MtbenchRunner:
+        if language not in self._mtbench_runners:
+            cfg, api = self.cfg, bool(self.cfg.model.api)
+            name = (cfg.model.pretrained_model_name_or_path or cfg.model_name) if api else cfg.model_name
+            model_id = cfg.mtbench.model_id or cfg.model_name.replace("/", "--")
+            options = MtbenchOptions(
+                language=language,
+                model_id=model_id.replace("--", "/").split("_hash_")[0],
+                template=resolve_template(cfg, language, name),
+                api=api,
+                api_temperature=cfg.mtbench.api_temperature,
+                max_new_token=cfg.mtbench.max_new_token,
+                judge=self.judge_settings,
+            )
+            runner = MtbenchRunner(self.mtbench_data(language), self.engine, self.judge_engine, options)
+            self._mtbench_runners[language] = runner
+        return self._mtbench_runners[language]
+
+    def plan(self, benchmark: Benchmark) -> list[Case | BrokenCase]:
+        """The cases of a benchmark function that the config selects; unreadable data gives one BrokenCase."""
+        cases: list[Case | BrokenCase] = []
+        for name in benchmark.names:
+            try:
+                if benchmark.kind == "jaster":
+                    cases += jaster_cases.plan_cases((name,), self.cfg, self.layout)
+                elif name in mtbench_cases.enabled_languages(self.cfg):
+                    cases += mtbench_cases.plan_cases(name, self.cfg, self.mtbench_data(name))
+            except (DataError, MtbenchDataError, ConfigError, ValueError) as err:
+                task = f"mtbench_{name}" if benchmark.kind == "mtbench" else DATA_ERROR_TASK
+                cases.append(BrokenCase(name if benchmark.kind == "jaster" else task, str(err), task))
+        return cases
+
+    def run_case(self, case: Case, item: pytest.Item) -> None:
         """Score one item; the first item of a batch (see `batch_key`) generates for all of the batch's items."""
-        item.user_properties.append(("nejumi_task", case.setting.task))
+        item.user_properties.append(("nejumi_task", case.task))
+        batch = self.selected.get(self.batch_key(item)) or [case]
         try:
-            runner = self.jaster
-            runner.prepare(self.selected.get(self.batch_key(item)) or [case])
-            record = runner.score(case)
-        except (SampleError, BackendError, ConfigError, DataError, TemplateError) as err:
-            pytest.fail(f"{case.key}: {err}", pytrace=False)
-        self.results.put(case.key, case.setting.task, record)
+            if isinstance(case, JasterCase):
+                runner = self.jaster
+                runner.prepare([c for c in batch if isinstance(c, JasterCase)])
+                record = runner.score(case)
+            else:
+                mt = self.mtbench(case.language)
+                mt.prepare([c for c in batch if isinstance(c, MtbenchCase) and c.language == case.language])
+                record = mt.score(case)
+        except CASE_ERRORS as err:
+            failure = f"{case.key}: {err}"
+        else:
+            failure = None
+        if failure is not None:  # outside the except block: the report shows the message, not a traceback chain
+            pytest.fail(failure, pytrace=False)
+        self.results.put(case.key, case.task, record)
         item.user_properties.append(("nejumi", record))
 
     def meta(self, **extra: Any) -> dict[str, Any]:
@@ -146,6 +205,6 @@ class NejumiSession:
         }
 
     def close(self) -> None:
-        for name in ("engine", "results"):
+        for name in ("judge_engine", "engine", "calls", "results"):
             if name in self.__dict__:
                 self.__dict__[name].close()

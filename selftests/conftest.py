@@ -72,3 +72,4 @@ def make_config(tmp_path: Path, tiny_model_dir: Path, tiny_jaster_dir: Path) -> 
         return path
 
     return make
+from openai_server import openai_server  # noqa: E402,F401  (a real OpenAI-compatible server)

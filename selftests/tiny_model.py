@@ -14,6 +14,12 @@ CORPUS = [
 ]
 
 
+CHAT_TEMPLATE = (  # so chat requests (an MT-Bench judge, `conv_template: tokenizer`) render as with real models
+    "{% for m in messages %}<s>{{ m['role'] }}\n{{ m['content'] }}</s>\n{% endfor %}"
+    "{% if add_generation_prompt %}<s>assistant\n{% endif %}"
+)
+
+
 def build_tiny_model(out: Path, seed: int = 0) -> Path:
     """Build and `save_pretrained` the model into `out`; returns `out`."""
     import torch
@@ -35,7 +41,7 @@ def build_tiny_model(out: Path, seed: int = 0) -> Path:
     )
     tok = PreTrainedTokenizerFast(
         tokenizer_object=tk, bos_token="<s>", eos_token="</s>", pad_token="<pad>", unk_token="<unk>",
-        padding_side="left",
+        padding_side="left", chat_template=CHAT_TEMPLATE,
     )  # fmt: skip
     cfg = LlamaConfig(
         vocab_size=len(tok), hidden_size=64, intermediate_size=128, num_hidden_layers=2, num_attention_heads=4,

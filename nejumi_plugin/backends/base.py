@@ -20,11 +20,13 @@ class GenerationRequest:
 
     prompt: str
     max_new_tokens: int
-    stop: tuple[str, ...] = ()  # generation may end at the first of these (the text keeps it)
+    stop: tuple[str, ...] = ()  # generation may end at the first of these (local: the text keeps it; API: cut)
     add_special_tokens: bool = False  # tokenizer special tokens (BOS); Neo's jaster prompts had none
     messages: tuple[Message, ...] = ()  # a chat request; `prompt` is then ignored (keep it "")
     temperature: float = 0.0  # below 1e-4: greedy (as FastChat's `do_sample = temperature >= 1e-4`)
     stop_token_ids: tuple[int, ...] = ()  # local models: generation ends at these as at EOS (excluded from the text)
+    model_eos: bool = False  # local models: also end at the generation config's EOS ids (as `model.generate` does)
+    draw: int = 0  # which draw of an otherwise identical request (e.g. a judge's retry): each is cached on its own
 
     @property
     def greedy(self) -> bool:
@@ -62,8 +64,9 @@ class Backend(Protocol):
         """What determines this backend's outputs (model, revision, dtype, quantization...): the cache-key part."""
         ...
 
-    def generate(self, requests: Sequence[GenerationRequest]) -> Iterator[tuple[int, Completion]]:
-        """Yield `(index into requests, completion)` as soon as each is ready."""
+    def generate(self, requests: Sequence[GenerationRequest]) -> Iterator[tuple[int, Completion | BackendError]]:
+        """Yield `(index into requests, completion)` as soon as each is ready, or `(index, BackendError)` for a
+        request that failed on its own (the others go on). Raising `BackendError` fails every unfinished request."""
         ...
 
     def close(self) -> None:

@@ -62,7 +62,7 @@ class HFBackend:
             "fingerprint": _fingerprint(s.path),
             "dtype": _DTYPES.get(s.dtype, s.dtype),
             "quantization": "8bit" if s.load_in_8bit else "4bit" if s.load_in_4bit else None,
-            "decoding": "greedy",
+            "decoder": "hf_decode",  # greedy or sampled by hf_decode (see `_sampler`); the request says which
         }
 
     def _load(self) -> None:
@@ -112,38 +112,66 @@ class HFBackend:
             raise self._load_error
         if self._model is None:
             self._load()
-        groups: dict[tuple[int, tuple[str, ...], bool], list[int]] = defaultdict(list)
+        groups: dict[tuple[Any, ...], list[int]] = defaultdict(list)
         for i, req in enumerate(requests):
-            groups[(req.max_new_tokens, req.stop, req.add_special_tokens)].append(i)
-        for (max_new, stop, special), indices in groups.items():
-            lengths = {i: len(self._encode(requests[i].prompt, special)) for i in indices}
+            groups[_decoding(req)].append(i)
+        for key, indices in groups.items():
+            prompts = {i: self._prompt(requests[i], i) for i in indices}
+            first = requests[indices[0]]
+            lengths = {i: len(self._encode(prompts[i], first.add_special_tokens)) for i in indices}
             ordered = sorted(indices, key=lambda i: -lengths[i])  # longest first: memory trouble shows early
             size = self.settings.batch_size
             for start in range(0, len(ordered), size):
                 batch = ordered[start : start + size]
-                for row, completion in self._generate_batch([requests[i].prompt for i in batch], max_new, stop, special):
+                for row, completion in self._generate_batch([prompts[i] for i in batch], first):
                     yield batch[row], completion
+
+    def _prompt(self, request: GenerationRequest, index: int) -> str:
+        """The text to tokenize: the prompt, or the messages rendered with the tokenizer's chat template."""
+        if not request.messages:
+            return request.prompt
+        if not getattr(self._tokenizer, "chat_template", None):
+            raise BackendError(
+                f"request {index}: {self.settings.path} has no chat template, so chat messages cannot be rendered; "
+                "add one to its tokenizer_config.json (or, for MT-Bench answers, set mtbench.custom_conv_template: "
+                "true or mtbench.conv_template: <a FastChat template name>)"
+            )
+        messages = [{"role": role, "content": content} for role, content in request.messages]
+        return self._tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
 
     def _encode(self, prompt: str, special: bool) -> list[int]:
         return self._tokenizer(prompt, add_special_tokens=special)["input_ids"]
 
-    def _generate_batch(
-        self, prompts: list[str], max_new: int, stop: tuple[str, ...], special: bool
-    ) -> Iterator[tuple[int, Completion]]:
-        """Yield `(row, completion)` as each row finishes; its latency is the time since the batch started."""
+    def _end_ids(self, request: GenerationRequest) -> list[int]:
+        """The tokenizer's EOS (Neo's jaster pipeline), the generation config's EOS when asked (`model.generate`'s
+        default, FastChat's MT-Bench answers), and the request's stop token ids."""
+        tok = self._tokenizer
+        ids = {tok.eos_token_id} if tok.eos_token_id is not None else set()
+        config_eos = getattr(getattr(self._model, "generation_config", None), "eos_token_id", None)
+        if request.model_eos and config_eos is not None:
+            ids |= set(config_eos) if isinstance(config_eos, list) else {config_eos}
+        return sorted(ids | set(request.stop_token_ids))
+
+    def _generate_batch(self, prompts: list[str], request: GenerationRequest) -> Iterator[tuple[int, Completion]]:
+        """Yield `(row, completion)` as each row finishes; its latency is the time since the batch started.
+        Every row shares `request`'s decoding settings (see `_decoding`)."""
         from .hf_decode import greedy_decode
 
-        tok, model = self._tokenizer, self._model
-        enc = tok(prompts, return_tensors="pt", padding=True, add_special_tokens=special).to(model.device)
+        tok, model, stop = self._tokenizer, self._model, request.stop
+        enc = tok(prompts, return_tensors="pt", padding=True, add_special_tokens=request.add_special_tokens)
+        enc = enc.to(model.device)
         lengths = enc["attention_mask"].sum(dim=1).tolist()
 
         def stopped(ids: list[int]) -> bool:
             text = tok.decode(ids, skip_special_tokens=True)
             return any(s in text for s in stop)
 
-        eos = [tok.eos_token_id] if tok.eos_token_id is not None else []  # as Neo's pipeline: the tokenizer's EOS
+        choose = None if request.greedy else _sampler(model, request.temperature)
         started = time.perf_counter()
-        rows = greedy_decode(model, enc["input_ids"], enc["attention_mask"], max_new, eos, stopped if stop else None)
+        rows = greedy_decode(
+            model, enc["input_ids"], enc["attention_mask"], request.max_new_tokens, self._end_ids(request),
+            stopped if stop else None, choose,
+        )
         try:
             for row, ids, reason in rows:
                 text = tok.decode(ids, skip_special_tokens=True)
@@ -154,3 +182,34 @@ class HFBackend:
     def close(self) -> None:
         self._model = self._tokenizer = None
 
+
+def _decoding(request: GenerationRequest) -> tuple[Any, ...]:
+    """What requests batched together must share."""
+    r = request
+    return (r.max_new_tokens, r.stop, r.add_special_tokens, r.temperature, r.stop_token_ids, r.model_eos)
+
+
+def _sampler(model: Any, temperature: float) -> Any:
+    """FastChat's sampling (`do_sample=True, temperature=t`, the rest from the model's generation config, with
+    transformers 4.36's defaults top_k=50, top_p=1.0 where it says nothing); seeded with 0 as FastChat seeds each
+    question (`torch.manual_seed(0)`), so a batch is reproducible."""
+    import torch
+    from transformers.generation import TemperatureLogitsWarper, TopKLogitsWarper, TopPLogitsWarper
+
+    config = getattr(model, "generation_config", None)
+    top_k = getattr(config, "top_k", None)
+    top_p = getattr(config, "top_p", None)
+    warpers = [TemperatureLogitsWarper(temperature)]
+    if top_k is None or top_k > 0:
+        warpers.append(TopKLogitsWarper(50 if top_k is None else top_k))
+    if top_p is not None and top_p < 1.0:
+        warpers.append(TopPLogitsWarper(top_p))
+    generator = torch.Generator(device=model.device).manual_seed(0)
+
+    def choose(logits: Any) -> Any:
+        scores = logits.float()
+        for warp in warpers:
+            scores = warp(None, scores)
+        return torch.multinomial(scores.softmax(dim=-1), 1, generator=generator).squeeze(-1)
+
+    return choose

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import Field, ValidationInfo, field_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from ._base import Section, parse_literal
 
@@ -120,6 +120,12 @@ class JudgeConfig(Section):
     max_tokens: int = Field(2048, ge=1)
     dtype: Literal["float32", "float16", "bfloat16"] = "bfloat16"  # api: hf only
     max_retries: int = Field(16, ge=1)  # API calls per judgment before it fails (Neo: 16 tries, 10 s apart)
+
+    @model_validator(mode="after")
+    def _needs_base_url(self) -> JudgeConfig:
+        if self.api == "openai_compatible" and not self.base_url:
+            raise ValueError("api: openai_compatible needs base_url, the server's OpenAI URL (e.g. http://host:8000/v1)")
+        return self
 
 
 class MtbenchConfig(Section):

@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
 
-from nejumi_plugin.aggregate.mtbench import category_scores, leaderboard_columns, leaderboard_table, radar_table
+from nejumi_plugin.aggregate.mtbench import (
+    category_scores,
+    leaderboard_columns,
+    leaderboard_table,
+    radar_table,
+    show_result,
+)
 
 GOLDEN = Path(__file__).resolve().parents[3] / "shared" / "data" / "mtbench-golden"
 pytestmark = pytest.mark.skipif(not GOLDEN.is_dir(), reason="needs ../shared/data/mtbench-golden")
@@ -53,3 +60,49 @@ def test_minus_one_rows_are_dropped_and_duplicates_averaged_first() -> None:
     scores = category_scores(judgments, category_of)
     assert scores == {"math": 7.5, "writing": 7.5}  # math = mean(6, 9), not mean(4, 8, 9)
     assert leaderboard_table("m", scores)["data"] == [["m", 7.5, 7.5, 7.5]]
+
+
+def show_result_cases() -> list[tuple[str, str]]:
+    if not GOLDEN.is_dir():
+        return []
+    expected = json.loads((GOLDEN / "expected_scores.json").read_text(encoding="utf-8"))["datasets"]
+    return [(name, model) for name, ds in expected.items() for model in ds["A_fastchat_show_result_single"]]
+
+
+@pytest.mark.parametrize(("dataset", "model"), show_result_cases())
+def test_show_result_reproduces_the_golden_scores(dataset: str, model: str) -> None:
+    spec = json.loads((GOLDEN / "expected_scores.json").read_text(encoding="utf-8"))["datasets"][dataset]
+    judgments = [j for j in read_jsonl(GOLDEN.parent / spec["judgment_file"]) if j["model"] == model]
+    got = {k: round(v, 6) if isinstance(v, float) else v for k, v in show_result(judgments).items()}
+    assert got == spec["A_fastchat_show_result_single"][model]
+
+
+SECTIONS = {"First turn": "turn1", "Second turn": "turn2", "Average": "average"}
+
+
+@pytest.mark.parametrize("output", sorted(p.name for p in (GOLDEN / "show_result_outputs").glob("*.txt")))
+def test_show_result_matches_the_original_programs_stdout(output: str) -> None:
+    """Every number FastChat's own show_result.py printed (pandas display: 6 decimals, long names cut with '...')."""
+    text = (GOLDEN / "show_result_outputs" / output).read_text(encoding="utf-8")
+    judgments = read_jsonl(GOLDEN.parent / re.search(r"^Input file: (.+)$", text, re.M).group(1))
+    models = sorted({j["model"] for j in judgments})
+    printed: dict[tuple[str, str], float] = {}
+    for title, block in re.findall(r"#+ (.+?) #+\n(.*?)(?=\n\n|\Z)", text, re.S):
+        for name, cut, value in re.findall(r"^(\S+?)(\.\.\.)?\s+(?:[12]\s+)?(\d+\.\d+)$", block, re.M):
+            (model,) = [m for m in models if m == name or (cut and m.startswith(name))]
+            printed[(model, SECTIONS[title])] = float(value)
+    assert len(printed) >= len(models)
+    for (model, key), value in printed.items():
+        assert round(show_result([j for j in judgments if j["model"] == model])[key], 6) == value
+
+
+def test_show_result_counts_duplicates_twice_and_drops_minus_one() -> None:
+    judgments = [
+        {"question_id": 1, "turn": 1, "score": 4}, {"question_id": 1, "turn": 1, "score": 8},  # both rows count
+        {"question_id": 2, "turn": 1, "score": 9}, {"question_id": 2, "turn": 2, "score": -1},  # -1 dropped
+    ]  # fmt: skip
+    assert show_result(judgments) == {"turn1": 7.0, "average": 7.0, "n_rows_used": 3, "n_rows_dropped_minus1": 1}
+    judgments.append({"question_id": 2, "turn": 2, "score": 7.5})
+    got = show_result(judgments)
+    assert (got["turn2"], got["average"], got["n_rows_used"]) == (7.5, 7.125, 4)
+    assert show_result([]) == {"n_rows_used": 0, "n_rows_dropped_minus1": 0}

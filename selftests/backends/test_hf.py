@@ -109,3 +109,28 @@ def test_stop_strings_are_not_matched_across_the_prompt_boundary(backend: HFBack
     stop = prompt[-1] + text[0]
     out = dict(backend.generate([GenerationRequest(prompt, 16, (stop,))]))[0]
     assert out.text == text and out.finish_reason != "stop"
+
+
+def test_chat_messages_are_rendered_with_the_tokenizers_chat_template(backend: HFBackend) -> None:
+    chat = GenerationRequest("", 8, messages=(("system", "S"), ("user", "質問")))
+    text = "<s>system\nS</s>\n<s>user\n質問</s>\n<s>assistant\n"  # selftests/tiny_model.py's template
+    assert generate(backend, [chat]) == generate(backend, [GenerationRequest(text, 8)])
+
+
+def test_sampling_is_seeded_and_follows_the_temperature(backend: HFBackend) -> None:
+    hot = [GenerationRequest(p, 12, temperature=5.0) for p in PROMPTS]
+    first, again = generate(backend, hot), generate(backend, hot)
+    assert first == again  # seeded per batch, as FastChat seeds each question
+    assert first != generate(backend, [GenerationRequest(p, 12) for p in PROMPTS])  # not greedy
+    assert generate(backend, [GenerationRequest(p, 12, temperature=5e-5) for p in PROMPTS]) == generate(
+        backend, [GenerationRequest(p, 12) for p in PROMPTS]
+    )  # below 1e-4 FastChat does not sample
+
+
+def test_stop_token_ids_end_generation_like_eos(backend: HFBackend) -> None:
+    free = dict(backend.generate([GenerationRequest(p, 12) for p in PROMPTS]))
+    index, done = next((i, c) for i, c in free.items() if c.output_tokens and c.output_tokens >= 4)
+    ids = backend._encode(done.text, False)
+    stopped = dict(backend.generate([GenerationRequest(PROMPTS[index], 12, stop_token_ids=(ids[2],))]))[0]
+    assert stopped.finish_reason == "eos" and stopped.output_tokens <= 2
+    assert done.text.startswith(stopped.text)

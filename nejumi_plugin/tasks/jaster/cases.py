@@ -46,6 +46,15 @@ class JasterCase:
         """Unique within a run."""
         return f"{self.setting.task}/{self.dataset}/{self.split}/{self.index}"
 
+    @property
+    def task(self) -> str:
+        return self.setting.task
+
+    @property
+    def keyword(self) -> str:
+        """An extra `-k` keyword: `-k mmlu_en_anatomy` selects a subject."""
+        return self.dataset
+
 
 def enabled_settings(cfg: RunConfig) -> list[JasterSetting]:
     """The jaster tasks switched on by `run_llm_jp_eval_*` (a few-shot count of 0 is the 0-shot task itself)."""

@@ -1,0 +1,75 @@
+"""An in-process judge behind a real HTTP endpoint speaking OpenAI's chat API, with scripted ratings.
+
+Ratings: reference-based prompts (math, reasoning, coding) get 4 on turn 1 and 2 on turn 2; the others 8 on turn 1,
+and on turn 2 first an out-of-range "[[0]]" (Neo asks again) then 6. A question whose text contains one of
+`unrated` never gets a readable rating on turn 1. Every request is counted, so a test can see what a rerun paid.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+
+class ScriptedJudge:
+    def __init__(self, unrated: tuple[str, ...] = ()) -> None:
+        self.unrated = unrated
+        self.asked: Counter[str] = Counter()
+        self.lock = threading.Lock()
+
+    @property
+    def requests(self) -> int:
+        return sum(self.asked.values())
+
+    def answer(self, messages: list[dict[str, Any]]) -> str:
+        user = messages[-1]["content"]
+        with self.lock:
+            self.asked[user] += 1
+            seen = self.asked[user]
+        multi_turn = user.startswith("<|The Start of")
+        if "Reference Answer" in user:
+            return "Rating: [[2]]" if multi_turn else "Rating: [[4]]"
+        if not multi_turn:
+            return "no rating, sorry" if any(u in user for u in self.unrated) else "Rating: [[8]]"
+        return "Rating: [[0]]" if seen == 1 else "Fine. Rating: [[6]]"
+
+
+def _handler(judge: ScriptedJudge) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802 (http.server's name)
+            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            text = judge.answer(body["messages"])
+            reply = {
+                "id": "scripted", "object": "chat.completion", "created": 0, "model": body["model"],
+                "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}],
+                "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
+            }  # fmt: skip
+            data = json.dumps(reply).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    return Handler
+
+
+@contextmanager
+def serve(judge: ScriptedJudge) -> Iterator[str]:
+    """Serve `judge` on 127.0.0.1 for the duration; yields the base URL (…/v1)."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(judge))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/v1"
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -1,0 +1,105 @@
+"""End to end: MT-Bench in test mode on the tiny random model, judged by a scripted judge over HTTP and by a real
+OpenAI-compatible server (`transformers serve`)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from scripted_judge import ScriptedJudge, serve
+
+REPO = Path(__file__).resolve().parent.parent
+DEMO = REPO / "nejumi_plugin" / "demo_data" / "mtbench"
+NO_JASTER = {f"run_llm_jp_eval_{lang}_{n}": False for lang in ("ja", "en") for n in ("0_shot", "few_shots")}
+
+
+def load(path: Path) -> Any:
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def mtbench_config(make_config: Callable[..., Path], judge: dict[str, Any], languages: tuple[str, ...]) -> Path:
+    dataset = {
+        lang: {key: str(DEMO / lang) for key in ("test_question_artifacts_path", "test_referenceanswer_artifacts_path",
+                                                 "judge_prompt_artifacts_path")}
+        for lang in ("ja", "en")
+    }  # fmt: skip
+    return make_config(
+        **NO_JASTER, run_mt_bench_ja="ja" in languages, run_mt_bench_en="en" in languages,
+        mtbench={"max_new_token": 8, "custom_conv_template": True, "judge": judge, "dataset": dataset},
+    )  # fmt: skip
+
+
+def run(pytester: pytest.Pytester, config: Path, out: Path, *args: str) -> pytest.RunResult:
+    return pytester.runpytest_subprocess(
+        str(REPO / "benchmarks"), "--model-config", str(config), "--output-dir", str(out), "-p", "no:cacheprovider",
+        *args,
+    )  # fmt: skip
+
+
+def test_scripted_judge_gives_neo_numbers_and_a_rerun_pays_nothing(
+    pytester: pytest.Pytester, make_config: Callable[..., Path], tmp_path: Path
+) -> None:
+    extraction = json.loads((DEMO / "ja" / "question.jsonl").read_text(encoding="utf-8").splitlines()[1])
+    assert extraction["category"] == "extraction"
+    judge = ScriptedJudge(unrated=(extraction["turns"][0],))
+    with serve(judge) as url:
+        cfg = mtbench_config(make_config, {"api": "openai_compatible", "model": "scripted-gpt-4", "base_url": url}, ("ja",))
+        first = run(pytester, cfg, tmp_path / "out", "-k", "mtbench")
+        first.assert_outcomes(passed=8)
+        # 16 judgments; 5 general turn-2 judgments asked twice ([[0]] first); extraction's turn 1 three times (-1)
+        assert judge.requests == 16 + 5 + 2
+        run_dir = tmp_path / "out" / "tiny-run"
+        board = load(run_dir / "leaderboard.json")
+        second = run(pytester, cfg, tmp_path / "out", "-k", "mtbench_ja")
+        second.assert_outcomes(passed=8)
+        assert judge.requests == 23  # the rerun replayed every answer and judgment from calls.sqlite
+    rerun = load(run_dir / "leaderboard.json")
+    assert rerun["data"] == board["data"]
+    assert rerun["meta"]["mtbench"]["mtbench_ja"]["judge_calls_made"] == 0
+    columns = [f"{c}_MTbench_ja" for c in ("coding", "extraction", "humanities", "math", "reasoning", "roleplay",
+                                           "stem", "writing", "AVG")]  # fmt: skip
+    assert board["columns"] == ["model_name", *columns]
+    # coding/math/reasoning (4, 2) -> 3; extraction: turn 1 unparsable (-1, dropped), turn 2 6; the others (8, 6) -> 7
+    assert board["data"] == [["tiny-random", 3.0, 6.0, 7.0, 3.0, 3.0, 7.0, 7.0, 7.0, 43 / 8]]
+    meta = board["meta"]["mtbench"]["mtbench_ja"]
+    assert meta["parse_failures"] == 1 and meta["judge_calls"] == 23 and meta["judge_calls_made"] == 23
+    assert meta["show_result"] == pytest.approx(
+        {"turn1": 44 / 7, "turn2": 4.5, "average": 80 / 15, "n_rows_used": 15, "n_rows_dropped_minus1": 1}
+    )
+    output = load(run_dir / "tables" / "mtbench_output_table_ja.json")
+    assert output["columns"] == ["question_id", "category", "answer_id", "model", "question", "answer", "judge",
+                                 "user_prompt", "judgment", "score", "turn", "tstamp"]  # fmt: skip
+    assert [(r[0], r[10]) for r in output["data"]] == [(q, t) for q in range(1, 80, 10) for t in (1, 2)]
+    assert output["data"][2][6:10:3] == [["scripted-gpt-4", "single-v1"], -1]  # q11 turn 1
+    radar = load(run_dir / "tables" / "mtbench_radar_table_ja.json")
+    assert radar == {"columns": ["category", "score"], "data": [[c.split("_")[0], v] for c, v in
+                                                                 zip(columns[:-1], board["data"][0][1:-1])]}
+    assert "mtbench_ja" in second.stdout.str() and "parse failures (-1)" in second.stdout.str()
+
+
+def test_a_real_openai_compatible_server_can_judge(
+    pytester: pytest.Pytester, make_config: Callable[..., Path], tmp_path: Path, openai_server: tuple[str, str]
+) -> None:
+    url, model = openai_server
+    cfg = mtbench_config(make_config, {"api": "openai_compatible", "model": model, "base_url": url,
+                                       "max_tokens": 8}, ("ja", "en"))  # fmt: skip
+    result = run(pytester, cfg, tmp_path / "out")
+    result.assert_outcomes(passed=16)
+    run_dir = tmp_path / "out" / "tiny-run"
+    board = load(run_dir / "leaderboard.json")
+    for lang in ("ja", "en"):
+        output = load(run_dir / "tables" / f"mtbench_output_table_{lang}.json")
+        assert len(output["data"]) == 16
+        scores = [row[9] for row in output["data"]]
+        assert all(s == -1 or 0 <= s for s in scores)
+        meta = board["meta"]["mtbench"][f"mtbench_{lang}"]
+        assert meta["parse_failures"] == scores.count(-1)
+        assert meta["show_result"]["n_rows_used"] + meta["show_result"]["n_rows_dropped_minus1"] == 16
+        # whatever the random model answered, the tables agree with each other
+        radar = dict(load(run_dir / "tables" / f"mtbench_radar_table_{lang}.json")["data"])
+        assert {c: board["data"][0][board["columns"].index(f"{c}_MTbench_{lang}")] for c in radar} == radar
+    assert board["meta"]["complete"] is True
