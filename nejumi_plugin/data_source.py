@@ -15,13 +15,17 @@ def wandb_mode(cfg: RunConfig) -> str:
     return "offline" if mode == "dryrun" else mode
 
 
-def download_artifact(path: str, kind: str, key: str, cfg: RunConfig) -> Path:
+_LOCAL_COPY = (
+    "set it to null and point llm_jp_eval.dataset_dir (or model.pretrained_model_name_or_path) at a local copy"
+)
+
+
+def download_artifact(path: str, kind: str, key: str, cfg: RunConfig, local_hint: str = _LOCAL_COPY) -> Path:
     """Download W&B artifact `path` (entity/project/name:version) and return its local folder."""
     mode = wandb_mode(cfg)
     if mode != "online":
         raise ConfigError(
-            f"{cfg.source_path}: {key}: the W&B artifact {path!r} cannot be fetched while W&B is {mode}; "
-            "set it to null and point llm_jp_eval.dataset_dir (or model.pretrained_model_name_or_path) at a local copy"
+            f"{cfg.source_path}: {key}: the W&B artifact {path!r} cannot be fetched while W&B is {mode}; {local_hint}"
         )
     try:
         import wandb
@@ -32,7 +36,7 @@ def download_artifact(path: str, kind: str, key: str, cfg: RunConfig) -> Path:
     except Exception as err:  # wandb raises many types (auth, network, not found)
         raise ConfigError(
             f"{cfg.source_path}: {key}: could not fetch W&B artifact {path!r}: {err}; "
-            "check `wandb login` and the artifact path, or set it to null and use a local path"
+            f"check `wandb login` and the artifact path; or {local_hint}"
         ) from None
 
 
@@ -49,7 +53,7 @@ def local_or_artifact(cfg: RunConfig, value: str, key: str, kind: str = "dataset
             f"{cfg.source_path}: {key}: {value!r} is neither a local folder ({local} does not exist) nor a W&B "
             "artifact name (entity/project/name:version)"
         )
-    return download_artifact(value, kind, key, cfg)
+    return download_artifact(value, kind, key, cfg, "set it to a local folder holding a copy of the files")
 
 
 def resolve_dataset_dir(cfg: RunConfig) -> Path:
@@ -70,7 +74,7 @@ def resolve_dataset_dir(cfg: RunConfig) -> Path:
         if not path.is_absolute():
             path = cfg.base_dir / path
         if not path.is_dir() and ":" in ev.dataset_dir and ev.dataset_dir.count("/") == 2:
-            path = download_artifact(ev.dataset_dir, "dataset", key, cfg)
+            path = download_artifact(ev.dataset_dir, "dataset", key, cfg, "set it to a local folder")
     if not path.is_dir():
         raise ConfigError(
             f"{cfg.source_path}: {key}: {path} is not a folder; it must be the 'test' folder of llm-jp-eval's "

@@ -37,11 +37,22 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_cmdline_main(config: pytest.Config) -> None:
     """With `-n N`, send each module's items to one worker so its batch is generated once (xdist loadgroup)."""
     if config.getoption("model_config") and getattr(config.option, "numprocesses", None):
-        if getattr(config.option, "dist", "no") == "no":
+        chosen = any(arg == "-d" or arg.startswith("--dist") for arg in config.invocation_params.args)
+        if not chosen and getattr(config.option, "dist", "no") in ("no", "load"):  # xdist may have set "load"
             config.option.dist = "loadgroup"
 
 
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node: Any) -> None:
+    """xdist: workers parse the original command line, so tell them that the controller chose loadgroup (they
+    then suffix node ids with their group, which is how the controller keeps a module on one worker)."""
+    if node.config.getoption("dist", "no") == "loadgroup":
+        node.workerinput["nejumi_loadgroup"] = True
+
+
 def pytest_configure(config: pytest.Config) -> None:
+    if getattr(config, "workerinput", {}).get("nejumi_loadgroup"):
+        config.option.loadgroup = True
     path = config.getoption("model_config")
     if not path:
         return

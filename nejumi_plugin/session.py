@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from .backends.base import BackendError
-from .backends.factory import judge_backend, model_backend
+from .backends.factory import judge_backend, model_backend, mtbench_backend
 from .benchmark import DATA_ERROR_TASK, Benchmark, BrokenCase, Case, module_group
 from .config import ConfigError, RunConfig
 from .data_source import resolve_dataset_dir, resolve_local_model, resolve_model_path, resolve_mtbench_dirs
@@ -85,12 +85,22 @@ class NejumiSession:
         return Engine(model_backend(self.cfg, self.model_path), self.calls, progress=self.progress)
 
     @cached_property
+    def mtbench_engine(self) -> Engine:
+        """The evaluated model for MT-Bench answers, in `mtbench.dtype` as Neo loads it (the jaster engine when the
+        dtypes agree)."""
+        jaster = self.engine  # cheap: the model loads only at its first generation
+        if self.cfg.model.api:
+            return jaster
+        backend = mtbench_backend(self.cfg, self.model_path, jaster.backend)
+        return jaster if backend is jaster.backend else Engine(backend, self.calls, progress=self.progress)
+
+    @cached_property
     def judge_engine(self) -> Engine:
         """The MT-Bench judge; its calls go to the same CallStore."""
         judge = self.cfg.mtbench.judge
         path = resolve_local_model(self.cfg, judge.model) if judge.api == "hf" else judge.model
-        model = self.engine.backend if judge.api == "hf" and not self.cfg.model.api else None
-        return Engine(judge_backend(self.cfg, path, model), self.calls, progress=self.progress)
+        loaded = tuple(self.__dict__[name].backend for name in ("mtbench_engine", "engine") if name in self.__dict__)
+        return Engine(judge_backend(self.cfg, path, loaded), self.calls, progress=self.progress)
 
     @cached_property
     def results(self) -> ResultStore:
@@ -140,7 +150,7 @@ class NejumiSession:
                 max_new_token=cfg.mtbench.max_new_token,
                 judge=self.judge_settings,
             )
-            runner = MtbenchRunner(self.mtbench_data(language), self.engine, self.judge_engine, options)
+            runner = MtbenchRunner(self.mtbench_data(language), self.mtbench_engine, self.judge_engine, options)
             self._mtbench_runners[language] = runner
         return self._mtbench_runners[language]
 
@@ -205,6 +215,6 @@ class NejumiSession:
         }
 
     def close(self) -> None:
-        for name in ("judge_engine", "engine", "calls", "results"):
+        for name in ("judge_engine", "mtbench_engine", "engine", "calls", "results"):
             if name in self.__dict__:
                 self.__dict__[name].close()

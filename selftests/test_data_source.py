@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from nejumi_plugin.config import ConfigError, load_config
-from nejumi_plugin.data_source import resolve_dataset_dir, resolve_model_path, wandb_mode
+from nejumi_plugin.data_source import resolve_dataset_dir, resolve_model_path, resolve_mtbench_dirs, wandb_mode
 
 
 def config(tmp_path: Path, **llm_jp_eval: object) -> Path:
@@ -60,3 +60,27 @@ def test_model_paths(tmp_path: Path) -> None:
     artifact = load_config(path, ["model.artifacts_path=e/p/model:v0"])  # use_wandb_artifacts is Neo's default
     with pytest.raises(ConfigError, match="model.artifacts_path: the W&B artifact 'e/p/model:v0' cannot be fetched"):
         resolve_model_path(artifact)
+
+
+def test_mtbench_folders_are_local_or_artifacts_and_test_mode_takes_the_small_sets(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.delenv("WANDB_MODE", raising=False)
+    path = config(tmp_path)
+    (path.parent / "small").mkdir()
+    (tmp_path / "prompts").mkdir()
+    overrides = [
+        "mtbench.dataset.ja.test_question_artifacts_path=small",
+        "mtbench.dataset.ja.test_referenceanswer_artifacts_path=small",
+        f"mtbench.dataset.ja.judge_prompt_artifacts_path={tmp_path / 'prompts'}",
+    ]
+    cfg = load_config(path, [*overrides, "testmode=true"])
+    folders, keys = resolve_mtbench_dirs(cfg, "ja")
+    assert folders == {"questions": (path.parent / "small").resolve(), "references": (path.parent / "small").resolve(),
+                       "judge_prompts": (tmp_path / "prompts").resolve()}  # fmt: skip
+    assert keys["questions"].endswith("config.yaml: mtbench.dataset.ja.test_question_artifacts_path")
+    full = load_config(path, overrides)  # not in test mode: Neo's full-set artifacts, which need W&B online
+    with pytest.raises(ConfigError, match=r"mtbench.dataset.ja.question_artifacts_path: the W&B artifact "
+                                          r"'wandb-japan/llm-leaderboard/mtbench_ja_question:v3' cannot be fetched"):
+        resolve_mtbench_dirs(full, "ja")
+    typo = load_config(path, ["mtbench.dataset.en.test_question_artifacts_path=no/such", "testmode=true"])
+    with pytest.raises(ConfigError, match=r"test_question_artifacts_path: 'no/such' is neither a local folder"):
+        resolve_mtbench_dirs(typo, "en")

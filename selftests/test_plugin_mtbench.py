@@ -103,3 +103,41 @@ def test_a_real_openai_compatible_server_can_judge(
         radar = dict(load(run_dir / "tables" / f"mtbench_radar_table_{lang}.json")["data"])
         assert {c: board["data"][0][board["columns"].index(f"{c}_MTbench_{lang}")] for c in radar} == radar
     assert board["meta"]["complete"] is True
+
+
+def test_a_broken_question_file_fails_one_item_that_names_file_and_question(
+    pytester: pytest.Pytester, make_config: Callable[..., Path], tmp_path: Path
+) -> None:
+    import shutil
+
+    broken = tmp_path / "ja"
+    shutil.copytree(DEMO / "ja", broken)
+    lines = (broken / "question.jsonl").read_text(encoding="utf-8").splitlines()
+    q11 = json.loads(lines[1])
+    lines[1] = json.dumps({**q11, "turns": q11["turns"][:1]}, ensure_ascii=False)
+    (broken / "question.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    cfg = mtbench_config(make_config, {"api": "openai_compatible", "model": "m", "base_url": "http://127.0.0.1:9/v1"},
+                         ("ja",))  # fmt: skip
+    text = cfg.read_text(encoding="utf-8").replace(str(DEMO / "ja"), str(broken))
+    cfg.write_text(text, encoding="utf-8")
+    result = run(pytester, cfg, tmp_path / "out")
+    result.assert_outcomes(failed=1)
+    out = result.stdout.str()
+    assert "test_mtbench_ja[mtbench_ja-data-error]" in out
+    assert f"{broken / 'question.jsonl'}" in out and "question 11" in out
+    board = load(tmp_path / "out" / "tiny-run" / "leaderboard.json")
+    assert board["meta"]["complete"] is False
+
+
+def test_two_workers_give_the_same_numbers(
+    pytester: pytest.Pytester, make_config: Callable[..., Path], tmp_path: Path
+) -> None:
+    judge = ScriptedJudge()
+    with serve(judge) as url:
+        cfg = mtbench_config(make_config, {"api": "openai_compatible", "model": "j", "base_url": url}, ("ja", "en"))
+        run(pytester, cfg, tmp_path / "out", "-n", "2").assert_outcomes(passed=16)
+    board = load(tmp_path / "out" / "tiny-run" / "leaderboard.json")
+    # ja and en alike: 3 reference-based categories at 3, 5 others at 7
+    assert board["data"][0][board["columns"].index("AVG_MTbench_ja")] == 5.5
+    assert board["data"][0][board["columns"].index("AVG_MTbench_en")] == 5.5
+    assert board["meta"]["complete"] is True and judge.requests == 2 * (16 + 5)

@@ -42,14 +42,33 @@ def model_backend(cfg: RunConfig, model_path: str) -> Backend:
     return HFBackend(hf_settings(cfg, model_path, cfg.llm_jp_eval.torch_dtype))
 
 
-def judge_backend(cfg: RunConfig, judge_path: str, model: Backend | None = None) -> Backend:
+def mtbench_backend(cfg: RunConfig, model_path: str, jaster: Backend | None = None) -> Backend:
+    """The evaluated model as MT-Bench loads it: in `mtbench.dtype` (Neo loads it anew for MT-Bench; null is
+    FastChat's default, float16 on a GPU and float32 on a CPU). The jaster backend serves when the weights agree."""
+    dtype = cfg.mtbench.dtype or _fastchat_default_dtype()
+    settings = hf_settings(cfg, model_path, dtype)
+    if isinstance(jaster, HFBackend) and _same_weights(jaster.settings, settings):
+        return jaster
+    return HFBackend(settings)
+
+
+def _fastchat_default_dtype() -> str:
+    try:
+        import torch
+    except ImportError:
+        return "float32"
+    return "float16" if torch.cuda.is_available() else "float32"
+
+
+def judge_backend(cfg: RunConfig, judge_path: str, loaded: tuple[Backend, ...] = ()) -> Backend:
     """The MT-Bench judge (`mtbench.judge`); `mtbench.use_azure` turns OpenAI into Azure OpenAI. A local judge
-    that is the evaluated model itself (same folder and dtype) shares its backend: one copy in memory."""
+    that is an already `loaded` model (same folder and dtype) shares its backend: one copy in memory."""
     judge = cfg.mtbench.judge
     if judge.api == "hf":
         settings = hf_settings(cfg, judge_path, judge.dtype)
-        if isinstance(model, HFBackend) and _same_weights(model.settings, settings):
-            return model
+        for backend in loaded:
+            if isinstance(backend, HFBackend) and _same_weights(backend.settings, settings):
+                return backend
         return HFBackend(settings)
     from .openai_api import OpenAIBackend, OpenAISettings
 

@@ -24,14 +24,15 @@ def read_jsonl(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
-def cases() -> list[tuple[str, str]]:
+def cases(block: str) -> list[tuple[str, str]]:
+    """(dataset, model) for every model of a block of expected_scores.json."""
     if not GOLDEN.is_dir():
         return []
     expected = json.loads((GOLDEN / "expected_scores.json").read_text(encoding="utf-8"))["datasets"]
-    return [(name, model) for name, ds in expected.items() for model in ds["B_nejumi_neo_mtbench_eval"]]
+    return [(name, model) for name, ds in expected.items() for model in ds[block]]
 
 
-@pytest.mark.parametrize(("dataset", "model"), cases())
+@pytest.mark.parametrize(("dataset", "model"), cases("B_nejumi_neo_mtbench_eval"))
 def test_neo_tables_reproduce_the_golden_scores(dataset: str, model: str) -> None:
     spec = json.loads((GOLDEN / "expected_scores.json").read_text(encoding="utf-8"))["datasets"][dataset]
     want = spec["B_nejumi_neo_mtbench_eval"][model]
@@ -62,14 +63,7 @@ def test_minus_one_rows_are_dropped_and_duplicates_averaged_first() -> None:
     assert leaderboard_table("m", scores)["data"] == [["m", 7.5, 7.5, 7.5]]
 
 
-def show_result_cases() -> list[tuple[str, str]]:
-    if not GOLDEN.is_dir():
-        return []
-    expected = json.loads((GOLDEN / "expected_scores.json").read_text(encoding="utf-8"))["datasets"]
-    return [(name, model) for name, ds in expected.items() for model in ds["A_fastchat_show_result_single"]]
-
-
-@pytest.mark.parametrize(("dataset", "model"), show_result_cases())
+@pytest.mark.parametrize(("dataset", "model"), cases("A_fastchat_show_result_single"))
 def test_show_result_reproduces_the_golden_scores(dataset: str, model: str) -> None:
     spec = json.loads((GOLDEN / "expected_scores.json").read_text(encoding="utf-8"))["datasets"][dataset]
     judgments = [j for j in read_jsonl(GOLDEN.parent / spec["judgment_file"]) if j["model"] == model]

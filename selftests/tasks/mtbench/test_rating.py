@@ -19,6 +19,9 @@ from nejumi_plugin.tasks.mtbench.rating import is_final, parse_rating
         ("$ERROR$", -1),
         ("[[ 8 ]]", -1),
         ("[[8.]]", 8.0),
+        ("Rating: [7]", 7),  # single brackets: the backup pattern
+        ("Rating: [[0]]", 0),  # read as is; Neo asks again (is_final)
+        ("Rating: [[11]]", 11),
     ],
 )
 def test_parse_rating(text: str, rating: float) -> None:

@@ -1,0 +1,38 @@
+"""Which backend serves the model, its MT-Bench answers and the judge; one copy of a model where they agree."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from nejumi_plugin.backends.factory import judge_backend, model_backend, mtbench_backend
+from nejumi_plugin.backends.hf import HFBackend
+from nejumi_plugin.backends.openai_api import OpenAIBackend
+from nejumi_plugin.config import ConfigError, load_config
+
+
+def test_mtbench_answers_use_mtbench_dtype_and_share_the_model_when_it_agrees(make_config: Callable[..., Path]) -> None:
+    cfg = load_config(make_config(), [])  # llm_jp_eval.torch_dtype fp32; mtbench.dtype bfloat16 (Neo's default)
+    jaster = model_backend(cfg, "/m")
+    separate = mtbench_backend(cfg, "/m", jaster)
+    assert isinstance(separate, HFBackend) and separate is not jaster and separate.settings.dtype == "bfloat16"
+    same = load_config(make_config(mtbench={"dtype": "float32"}), [])
+    assert mtbench_backend(same, "/m", jaster) is jaster
+
+
+def test_a_local_judge_shares_a_loaded_model_and_api_judges_follow_neo(make_config: Callable[..., Path]) -> None:
+    cfg = load_config(make_config(mtbench={"dtype": "float32", "judge": {"api": "hf", "model": "/m", "dtype": "float32"}}), [])
+    model = model_backend(cfg, "/m")
+    assert judge_backend(cfg, "/m", (model,)) is model
+    assert judge_backend(cfg, "/other", (model,)) is not model
+    azure = judge_backend(load_config(make_config(mtbench={"use_azure": True, "parallel": 4}), []), "gpt-4")
+    assert isinstance(azure, OpenAIBackend) and azure.settings.provider == "azure"
+    assert azure.settings.concurrency == 4 and azure.settings.model == "gpt-4"
+
+
+def test_api_answer_models_are_not_supported_yet(make_config: Callable[..., Path]) -> None:
+    cfg = load_config(make_config(model={"api": "openai", "pretrained_model_name_or_path": "gpt-4"}), [])
+    with pytest.raises(ConfigError, match="model.api: 'openai' is not supported by this version yet"):
+        model_backend(cfg, "gpt-4")
