@@ -199,12 +199,15 @@ def test_client_errors_fail_at_once_without_the_key(key: str, status: int) -> No
         assert "OPENAI_API_KEY" in message
 
 
-def test_exhausted_retries_name_the_request_and_last_error(key: str) -> None:
+def test_exhausted_retries_fail_the_request_and_a_dead_service_stops_the_call(key: str) -> None:
     server = FakeServer((429, {"error": {"message": "slow down", "type": "rate_limit"}}))
-    requests = [GenerationRequest("a", 4), GenerationRequest("b", 4)]
-    with pytest.raises(BackendError, match=r"request 0 to .* failed after 3 attempts; last error: RateLimitError 429"):
-        run(server.backend(max_retries=3), requests)
-    assert len(server.requests) == 3  # the queued request gave up without being sent
+    out = own_failure(server.backend(max_retries=3, concurrency=1), [GenerationRequest("a", 4), GenerationRequest("b", 4)])
+    assert re.search(r"request 0 to .* failed after 3 attempts; last error: RateLimitError 429", str(out[0]))
+    assert isinstance(out[1], BackendError) and len(server.requests) == 6  # each request: its own three attempts
+    dead = FakeServer((503, {"error": {"message": "down"}}))
+    with pytest.raises(BackendError, match=r"3 requests in a row failed, so the rest were not sent"):
+        run(dead.backend(max_retries=2, concurrency=1), [GenerationRequest(p, 4) for p in "abcdef"])
+    assert len(dead.requests) == 6  # three requests x two attempts; the other three were never sent
 
 
 def test_connection_errors_are_retried(key: str) -> None:
