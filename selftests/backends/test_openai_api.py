@@ -226,7 +226,7 @@ def test_connection_errors_are_retried(key: str) -> None:
 
 def test_an_answer_without_choices_is_a_backend_error(key: str) -> None:
     server = FakeServer((200, {**chat_body(), "choices": []}), (200, chat_body()))
-    out = own_failure(server.backend(), [CHAT, CHAT])  # concurrency 1: the first gets no choices, the second does
+    out = own_failure(server.backend(concurrency=1), [CHAT, CHAT])  # concurrency 1: the first gets no choices, the second does
     assert re.search("request 0 to .* unusable answer: IndexError", str(out[0]))
     assert out[1].text == "東京" and len(server.requests) == 2  # CHAT stops at "です"
 
