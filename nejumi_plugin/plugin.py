@@ -12,6 +12,8 @@ from .benchmark import BENCHMARK_ATTR, CASE_PARAM, BrokenCase, case_of, is_bench
 from .config import ConfigError, load_config
 from .report import RunReport
 from .session import NejumiSession
+from .tasks.jaster.cases import JasterCase, enabled_settings
+from .tasks.mtbench.cases import MtbenchCase, enabled_languages
 from .sinks.terminal import live_progress
 from .tasks.jaster.datasets import expand_target
 
@@ -67,6 +69,9 @@ def pytest_configure(config: pytest.Config) -> None:
     worker = hasattr(config, "workerinput")
     session = NejumiSession(cfg, output_dir, batch_per_module=worker, progress=None if worker else live_progress(config))
     config.stash[SESSION_KEY] = session
+    if getattr(config.option, "dist", "no") != "no" and not worker:  # xdist's controller collects nothing itself
+        tasks = enabled_settings(cfg), enabled_languages(cfg)
+        _stop_on_key_problems(session, bool(tasks[0]), bool(tasks[1]))
     if not worker:  # the controller (or the only process) builds the report
         report = RunReport(session)
         config.stash[REPORT_KEY] = report
@@ -112,12 +117,25 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         items[:] = kept
 
 
+def _stop_on_key_problems(session: NejumiSession, jaster: bool, mtbench: bool) -> None:
+    try:
+        problems = session.key_problems(jaster, mtbench)
+    except ConfigError as err:
+        raise pytest.UsageError(str(err)) from None
+    if problems:
+        raise pytest.UsageError("; ".join(problems))
+
+
 def pytest_collection_finish(session: pytest.Session) -> None:
     """After -k/-m and every other deselection: remember which cases this process will run, batch by batch."""
     config = session.config
     nejumi = config.stash.get(SESSION_KEY, None)
     if nejumi is None:
         return
+    if not hasattr(config, "workerinput") and getattr(config.option, "dist", "no") == "no":
+        cases = [case_of(item) for item in session.items]  # after -k: a missing API key stops the run before any item
+        jaster, mtbench = (any(isinstance(c, kind) for c in cases) for kind in (JasterCase, MtbenchCase))
+        _stop_on_key_problems(nejumi, jaster, mtbench)
     for item in session.items:
         case = case_of(item)
         if case is not None and not isinstance(case, BrokenCase):

@@ -9,6 +9,7 @@ import pytest
 
 from .aggregate import mtbench
 from .aggregate.jaster import JasterTaskTables, build_task_tables, leaderboard_row
+from .aggregate.usage import usage_summary
 from .benchmark import DATA_ERROR_TASK
 from .session import NejumiSession
 from .sinks.files import write_run
@@ -124,7 +125,10 @@ class RunReport:
         row = self.row()
         tasks = {t.setting.task: {"complete": t.complete} for t in self.tasks}
         tasks.update({mt.task: {"complete": mt.complete} for mt in self.mtbench})
-        meta = self.session.meta(complete=self.complete, items=self.counts(), tasks=tasks, mtbench=self.mtbench_meta())
+        meta = self.session.meta(
+            complete=self.complete, items=self.counts(), tasks=tasks, mtbench=self.mtbench_meta(),
+            usage=usage_summary(self.records.values()),
+        )
         tables = {name: tbl for task in [*self.tasks, *self.mtbench] for name, tbl in task.tables.items()}
         write_run(self.session.run_dir, tables, {**row, "meta": meta})
         self.written = True

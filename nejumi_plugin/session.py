@@ -118,6 +118,7 @@ class NejumiSession:
             },
             add_special_tokens=ev.add_special_tokens,
             stop_at_blank_line=ev.stop_at_blank_line,
+            max_tokens=ev.api_max_tokens if self.cfg.model.api else None,
         )
         return JasterRunner(self.layout, self.engine, options)
 
@@ -153,6 +154,16 @@ class NejumiSession:
             runner = MtbenchRunner(self.mtbench_data(language), self.mtbench_engine, self.judge_engine, options)
             self._mtbench_runners[language] = runner
         return self._mtbench_runners[language]
+
+    def key_problems(self, jaster: bool, mtbench: bool) -> list[str]:
+        """What is missing for the API calls these tasks will make (a key, an endpoint): said before any item runs."""
+        backends = []  # throwaway objects: nothing is opened or loaded here
+        if self.cfg.model.api and (jaster or mtbench):
+            backends.append(model_backend(self.cfg, self.model_path))
+        if mtbench and self.cfg.mtbench.judge.api != "hf":
+            backends.append(judge_backend(self.cfg, self.cfg.mtbench.judge.model))
+        checks = (getattr(backend, "missing_key", None) for backend in backends)
+        return [problem for check in checks if check and (problem := check())]
 
     def plan(self, benchmark: Benchmark) -> list[Case | BrokenCase]:
         """The cases of a benchmark function that the config selects; unreadable data gives one BrokenCase."""

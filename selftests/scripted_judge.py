@@ -2,13 +2,15 @@
 
 Ratings: reference-based prompts (math, reasoning, coding) get 4 on turn 1 and 2 on turn 2; the others 8 on turn 1,
 and on turn 2 first an out-of-range "[[0]]" (Neo asks again) then 6. A question whose text contains one of
-`unrated` never gets a readable rating on turn 1. Every request is counted, so a test can see what a rerun paid.
+`unrated` never gets a readable rating on turn 1. Every request is counted, so a test can see what a rerun paid, and
+the most requests in flight at once are recorded (with `delay_s`, for concurrency checks).
 """
 
 from __future__ import annotations
 
 import json
 import threading
+import time
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -17,10 +19,23 @@ from typing import Any
 
 
 class ScriptedJudge:
-    def __init__(self, unrated: tuple[str, ...] = ()) -> None:
+    def __init__(self, unrated: tuple[str, ...] = (), delay_s: float = 0.0) -> None:
         self.unrated = unrated
+        self.delay_s = delay_s  # each answer takes this long (concurrency checks)
         self.asked: Counter[str] = Counter()
         self.lock = threading.Lock()
+        self.in_flight = 0
+        self.max_in_flight = 0
+        self.bodies: list[dict[str, Any]] = []  # every request body, in arrival order
+
+    def enter(self) -> None:
+        with self.lock:
+            self.in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self.in_flight)
+
+    def leave(self) -> None:
+        with self.lock:
+            self.in_flight -= 1
 
     @property
     def requests(self) -> int:
@@ -43,7 +58,14 @@ def _handler(judge: ScriptedJudge) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:  # noqa: N802 (http.server's name)
             body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-            text = judge.answer(body["messages"])
+            with judge.lock:
+                judge.bodies.append(body)
+            judge.enter()
+            try:
+                time.sleep(judge.delay_s)
+                text = judge.answer(body["messages"])
+            finally:
+                judge.leave()
             reply = {
                 "id": "scripted", "object": "chat.completion", "created": 0, "model": body["model"],
                 "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}],
@@ -62,10 +84,15 @@ def _handler(judge: ScriptedJudge) -> type[BaseHTTPRequestHandler]:
     return Handler
 
 
+class _Server(ThreadingHTTPServer):
+    request_queue_size = 128  # socketserver's default backlog of 5 would stall bursts of concurrent clients
+    daemon_threads = True
+
+
 @contextmanager
 def serve(judge: ScriptedJudge) -> Iterator[str]:
     """Serve `judge` on 127.0.0.1 for the duration; yields the base URL (…/v1)."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(judge))
+    server = _Server(("127.0.0.1", 0), _handler(judge))
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:

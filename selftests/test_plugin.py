@@ -277,10 +277,18 @@ def test_benchmarks_without_a_config_is_a_usage_error(pytester: pytest.Pytester)
     result.stderr.fnmatch_lines(["*benchmarks need a run config: pytest benchmarks --model-config*"])
 
 
-def test_unsupported_api_backend_fails_items_with_a_clear_message(
-    pytester: pytest.Pytester, make_config: Callable
+def test_a_missing_api_key_stops_the_run_before_any_item(
+    pytester: pytest.Pytester, make_config: Callable, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
     cfg = make_config(model={"api": "openai", "pretrained_model_name_or_path": "gpt-4o"})
     result = run_benchmarks(pytester, cfg, pytester.path / "out", "-k", "jnli and 0shot")
-    result.assert_outcomes(failed=4)
-    result.stdout.fnmatch_lines(["*model.api: 'openai' is not supported by this version yet*"])
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*no API key for openai model 'gpt-4o': set the environment variable OPENAI_API_KEY*"])
+    assert not (pytester.path / "out").exists()  # nothing ran
+    two = run_benchmarks(pytester, cfg, pytester.path / "out", "-k", "jnli and 0shot", "-n", "2")
+    assert two.ret == pytest.ExitCode.USAGE_ERROR and "OPENAI_API_KEY" in two.stderr.str()
+    unsupported = make_config("other.yaml", model={"api": "mistral", "pretrained_model_name_or_path": "m"})
+    result = run_benchmarks(pytester, unsupported, pytester.path / "out", "-k", "jnli and 0shot")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*model.api: 'mistral' is not supported*"])

@@ -46,6 +46,18 @@ class ApiSettings:
     endpoint: str = "chat"  # openai family: "completions" sends plain prompts to /v1/completions
 
 
+def public_url(url: str | None) -> str | None:
+    """A URL without credentials: user:password@ and the query string (where `?key=...` would be) are dropped."""
+    if not url:
+        return url
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    netloc = f"{host}:{parts.port}" if parts.port else host
+    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
+
+
 def cut_at_stop(text: str, stop: Sequence[str]) -> tuple[str, bool]:
     """The text before the first stop string found in it, and whether one was found."""
     found = [i for i in (text.find(s) for s in stop if s) if i >= 0]
@@ -115,9 +127,17 @@ class ApiBackend:
         return status if isinstance(status, int) else None
 
     def _is_connection_error(self, err: BaseException) -> bool:
+        """Timeouts and dropped connections, from httpx or from its fork httpx2 (which newer SDKs use)."""
         import httpx
 
-        return isinstance(err, (httpx.TransportError, TimeoutError, ConnectionError))
+        kinds: list[type[BaseException]] = [httpx.TransportError, TimeoutError, ConnectionError]
+        try:
+            import httpx2  # type: ignore[import-not-found]
+
+            kinds.append(httpx2.TransportError)
+        except ImportError:
+            pass
+        return isinstance(err, tuple(kinds))
 
     def _is_api_error(self, err: BaseException) -> bool:
         """Whether the error came from the service (else it is a bug or an unusable answer)."""
@@ -130,7 +150,8 @@ class ApiBackend:
 
     def identity(self) -> dict[str, Any]:
         s = self.settings
-        ident = {"backend": "api", "provider": s.provider, "model": self.deployment, "base_url": self.base_url()}
+        url = public_url(self.base_url())
+        ident = {"backend": "api", "provider": s.provider, "model": self.deployment, "base_url": url}
         if s.provider in ("openai", "azure", "openai_compatible"):
             ident.update(backend="openai", endpoint=s.endpoint)  # the keys of runs made before the refactor
         return ident
@@ -139,9 +160,8 @@ class ApiBackend:
         return self.settings.base_url
 
     def where(self) -> str:
-        return f"{self.settings.provider} model {self.deployment!r}" + (
-            f" at {self.base_url()}" if self.base_url() else ""
-        )
+        url = public_url(self.base_url())
+        return f"{self.settings.provider} model {self.deployment!r}" + (f" at {url}" if url else "")
 
     @property
     def key_env(self) -> str | None:

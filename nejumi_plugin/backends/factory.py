@@ -2,14 +2,35 @@
 
 from __future__ import annotations
 
+import importlib
 import os
-from typing import Any
 
 from ..config import ConfigError, RunConfig
+from .api_common import ApiSettings
 from .base import Backend
 from .hf import HFBackend, HFSettings
 
-OPENAI_PROVIDERS = ("openai", "azure", "openai_compatible")
+# provider -> (module, class); each module imports its SDK lazily
+API_BACKENDS = {
+    "openai": ("openai_api", "OpenAIBackend"),
+    "azure": ("openai_api", "OpenAIBackend"),
+    "openai_compatible": ("openai_api", "OpenAIBackend"),
+    "anthropic": ("anthropic_api", "AnthropicBackend"),
+    "google": ("gemini_api", "GeminiBackend"),
+    "cohere": ("cohere_api", "CohereBackend"),
+}
+# model.api (Neo's names and ours) -> provider
+MODEL_PROVIDERS = {
+    "openai": "openai", "azure": "azure", "openai-compatible": "openai_compatible", "vllm": "openai_compatible",
+    "anthropic": "anthropic", "google": "google", "cohere": "cohere",
+}  # fmt: skip
+
+
+def api_backend(settings: ApiSettings) -> Backend:
+    """The backend of `settings.provider`."""
+    module, name = API_BACKENDS[settings.provider]
+    cls = getattr(importlib.import_module(f".{module}", __package__), name)
+    return cls(settings)
 
 
 def _threads() -> int | None:
@@ -33,13 +54,21 @@ def hf_settings(cfg: RunConfig, path: str, dtype: str) -> HFSettings:
 
 
 def model_backend(cfg: RunConfig, model_path: str) -> Backend:
-    """The evaluated model: a local Hugging Face model (API providers arrive with the API backends)."""
-    if cfg.model.api:
+    """The evaluated model: a local Hugging Face model, or a hosted API / OpenAI-compatible server (`model.api`)."""
+    m = cfg.model
+    if not m.api:
+        return HFBackend(hf_settings(cfg, model_path, cfg.llm_jp_eval.torch_dtype))
+    if m.api not in MODEL_PROVIDERS:
         raise ConfigError(
-            f"{cfg.source_path}: model.api: {cfg.model.api!r} is not supported by this version yet; "
-            "only local Hugging Face models (model.api: false) can be evaluated"
+            f"{cfg.source_path}: model.api: {m.api!r} is not supported (Neo's LangChain paths for Mistral and Bedrock "
+            f"were not carried over); use one of {', '.join(MODEL_PROVIDERS)}"
         )
-    return HFBackend(hf_settings(cfg, model_path, cfg.llm_jp_eval.torch_dtype))
+    if not m.pretrained_model_name_or_path:
+        raise ConfigError(f"{cfg.source_path}: model.pretrained_model_name_or_path: the API model's name is required")
+    return api_backend(ApiSettings(
+        model=m.pretrained_model_name_or_path, provider=MODEL_PROVIDERS[m.api], base_url=m.base_url,
+        api_key_env=m.api_key_env, concurrency=m.concurrency, max_retries=m.max_retries, timeout_s=m.timeout_s,
+    ))  # fmt: skip
 
 
 def mtbench_backend(cfg: RunConfig, model_path: str, jaster: Backend | None = None) -> Backend:
@@ -70,19 +99,11 @@ def judge_backend(cfg: RunConfig, judge_path: str, loaded: tuple[Backend, ...] =
             if isinstance(backend, HFBackend) and _same_weights(backend.settings, settings):
                 return backend
         return HFBackend(settings)
-    from .openai_api import OpenAIBackend, OpenAISettings
-
-    provider: Any = "azure" if judge.api == "openai" and cfg.mtbench.use_azure else judge.api
-    return OpenAIBackend(
-        OpenAISettings(
-            model=judge.model,
-            provider=provider,
-            base_url=judge.base_url,
-            api_key_env=judge.api_key_env,
-            concurrency=cfg.mtbench.parallel,
-            max_retries=judge.max_retries,
-        )
-    )
+    provider = "azure" if judge.api == "openai" and cfg.mtbench.use_azure else judge.api
+    return api_backend(ApiSettings(
+        model=judge.model, provider=provider, base_url=judge.base_url, api_key_env=judge.api_key_env,
+        concurrency=cfg.mtbench.parallel, max_retries=judge.max_retries,
+    ))  # fmt: skip
 
 
 def _same_weights(a: HFSettings, b: HFSettings) -> bool:

@@ -102,13 +102,14 @@ class MtbenchDatasetConfig(Section):
         return _fill(DATASET_DEFAULTS, value, info)
 
 
-JudgeApi = Literal["openai", "azure", "openai_compatible", "hf"]
+JudgeApi = Literal["openai", "azure", "openai_compatible", "anthropic", "google", "cohere", "hf"]
 
 
 class JudgeConfig(Section):
     """``mtbench.judge`` (new): the backend that rates answers. Defaults are Neo's: OpenAI ``gpt-4``, temperature 0,
     2048 tokens. ``mtbench.use_azure: true`` turns ``api: openai`` into Azure OpenAI (``model`` is the deployment).
     ``openai_compatible`` is any server speaking OpenAI's API at ``base_url`` (vLLM, llama.cpp, SGLang, ...);
+    ``anthropic``, ``google`` (Gemini) and ``cohere`` are those providers' APIs;
     ``hf`` is a local Hugging Face model (``model`` is its folder or hub id), e.g. for a keyless demo.
     """
 
@@ -120,6 +121,11 @@ class JudgeConfig(Section):
     max_tokens: int = Field(2048, ge=1)
     dtype: Literal["float32", "float16", "bfloat16"] = "bfloat16"  # api: hf only
     max_retries: int = Field(16, ge=1)  # API calls per judgment before it fails (Neo: 16 tries, 10 s apart)
+
+    @field_validator("api", mode="before")
+    @classmethod
+    def _aliases(cls, value: Any) -> Any:
+        return "openai_compatible" if value in ("openai-compatible", "vllm") else value
 
     @model_validator(mode="after")
     def _needs_base_url(self) -> JudgeConfig:

@@ -12,7 +12,7 @@ import json
 from pathlib import Path
 from typing import Any, ClassVar, Literal, get_args
 
-from pydantic import Field, PrivateAttr, ValidationInfo, field_validator
+from pydantic import Field, PrivateAttr, ValidationInfo, field_validator, model_validator
 
 from ._base import Section
 from .mtbench_schema import (
@@ -30,7 +30,10 @@ __all__ = [
     "OldRunConfig", "RunConfig", "Section", "WandbConfig", "parse_roles", "parse_token_ids",
 ]
 
-ApiName = Literal["openai", "anthropic", "google", "cohere", "mistral", "amazon_bedrock"]
+# Neo's names, then ours: Azure OpenAI, and any OpenAI-compatible server at model.base_url ("vllm" is an alias)
+ApiName = Literal[
+    "openai", "anthropic", "google", "cohere", "mistral", "amazon_bedrock", "azure", "openai-compatible", "vllm",
+]
 API_NAMES: tuple[str, ...] = get_args(ApiName)
 TorchDtype = Literal["bf16", "fp16", "fp32", "bfloat16", "float16", "float32", "auto"]
 _TORCH_NAMES = {"bf16": "bfloat16", "fp16": "float16", "fp32": "float32"}
@@ -67,16 +70,22 @@ class ModelConfig(Section):
     load_in_4bit: bool = False
     trust_remote_code: bool = False  # new (Neo injected True)
     batch_size: int = Field(8, ge=1)  # new
+    # new, for model.api: the server (openai-compatible, a proxy, Azure's endpoint), the key's environment variable
+    # (default: the provider's usual one), requests in flight, attempts per request, seconds per request
+    base_url: str | None = None
+    api_key_env: str | None = None
+    concurrency: int = Field(32, ge=1)
+    max_retries: int = Field(16, ge=1)
+    timeout_s: float = Field(600.0, gt=0)
 
     @field_validator("api", mode="before")
     @classmethod
     def _check_api(cls, value: Any) -> Any:
+        if value == "anthoropic":  # Neo's template comment spells it so; Neo then ran the local path by mistake
+            return "anthropic"
         if value is False or (isinstance(value, str) and value in API_NAMES):
             return value
         expected = "false (a local model) or one of " + ", ".join(API_NAMES)
-        if value == "anthoropic":
-            raise ValueError(f'expected {expected}; "anthoropic" is a misspelling (in Neo\'s template comment), '
-                             'did you mean "anthropic"?')
         if isinstance(value, str):
             if value.lower() == "false":
                 raise ValueError(f"expected {expected}; write false without quotes")
@@ -84,6 +93,12 @@ class ModelConfig(Section):
             if close:
                 raise ValueError(f'expected {expected}; did you mean "{close[0]}"?')
         raise ValueError(f"expected {expected}")
+
+    @model_validator(mode="after")
+    def _needs_base_url(self) -> ModelConfig:
+        if self.api in ("openai-compatible", "vllm") and not self.base_url:
+            raise ValueError(f"api: {self.api} needs model.base_url, the server's OpenAI URL (e.g. http://host:8000/v1)")
+        return self
 
     @field_validator("load_in_4bit")
     @classmethod
@@ -111,6 +126,7 @@ class LlmJpEvalConfig(Section):
     torch_dtype: TorchDtype = "bf16"
     add_special_tokens: bool = False  # new
     stop_at_blank_line: bool = True  # new
+    api_max_tokens: int | None = Field(None, ge=1)  # new: API models' max_tokens (null: the dataset's output_length)
     dataset_artifact: str | None = "wandb-japan/llm-leaderboard/jaster:v11"  # null: dataset_dir is local data
     dataset_dir: str = "/jaster/1.2.6/evaluation/test"
     ja: LlmJpEvalLangConfig = Field(default_factory=LlmJpEvalLangConfig)

@@ -32,7 +32,16 @@ def test_a_local_judge_shares_a_loaded_model_and_api_judges_follow_neo(make_conf
     assert azure.settings.concurrency == 4 and azure.settings.model == "gpt-4"
 
 
-def test_api_answer_models_are_not_supported_yet(make_config: Callable[..., Path]) -> None:
-    cfg = load_config(make_config(model={"api": "openai", "pretrained_model_name_or_path": "gpt-4"}), [])
-    with pytest.raises(ConfigError, match="model.api: 'openai' is not supported by this version yet"):
-        model_backend(cfg, "gpt-4")
+def test_api_models_by_neo_name_and_ours(make_config: Callable[..., Path], monkeypatch: pytest.MonkeyPatch) -> None:
+    def backend(api: str, **model: object) -> OpenAIBackend:
+        cfg = load_config(make_config(model={"api": api, "pretrained_model_name_or_path": "m", **model}), [])
+        return model_backend(cfg, "m")
+
+    assert backend("openai").settings.provider == "openai" and backend("openai").settings.concurrency == 32
+    served = backend("vllm", base_url="http://10.0.0.1:8000/v1", concurrency=128)
+    assert served.settings.provider == "openai_compatible" and served.settings.concurrency == 128
+    assert served.identity()["base_url"] == "http://10.0.0.1:8000/v1"
+    with pytest.raises(ConfigError, match="model.api: 'mistral' is not supported"):
+        backend("mistral")
+    judge = load_config(make_config(mtbench={"judge": {"api": "vllm", "base_url": "http://h/v1", "model": "j"}}), [])
+    assert judge_backend(judge, "j").settings.provider == "openai_compatible"

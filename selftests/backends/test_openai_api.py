@@ -283,3 +283,22 @@ def test_cut_at_stop() -> None:
     assert cut_at_stop("a###b\n\nc", ["\n\n", "###"]) == ("a", True)
     assert cut_at_stop("abc", ["x", ""]) == ("abc", False)
     assert cut_at_stop("###abc", ["###"]) == ("", True)
+
+
+def test_requests_are_in_flight_together_up_to_the_limit() -> None:
+    from scripted_judge import ScriptedJudge, serve
+
+    server = ScriptedJudge(delay_s=0.2)
+    with serve(server) as url:
+        backend = OpenAIBackend(OpenAISettings("j", provider="openai_compatible", base_url=url, concurrency=3))
+        requests = [GenerationRequest("", 4, messages=(("user", f"[Instruction] q{i}"),)) for i in range(9)]
+        out = run(backend, requests)
+        backend.close()
+    assert sorted(out) == list(range(9)) and server.requests == 9
+    assert server.max_in_flight == 3  # never more than the limit, and the limit is used
+
+
+def test_credentials_in_a_base_url_never_leave_it() -> None:
+    backend = OpenAIBackend(OpenAISettings("m", provider="openai_compatible", base_url="https://u:pw@h:8443/v1?key=k"))
+    assert backend.identity()["base_url"] == "https://h:8443/v1"
+    assert "pw" not in backend.where() and "key=k" not in backend.where()

@@ -124,7 +124,7 @@ def test_unknown_key_without_close_match_lists_known_keys(tmp_path: Path) -> Non
     ("wandb:\n  mode: dryrun\n", "wandb.mode", "expected one of 'online', 'offline' or 'disabled'"),
     ("model:\n  load_in_8bit: true\n  load_in_4bit: true\n", "model.load_in_4bit",
      "expected false when model.load_in_8bit is true"),
-    ("model:\n  api: anthoropic\n", "model.api", 'did you mean "anthropic"?'),
+    ("model:\n  api: antropic\n", "model.api", 'did you mean "anthropic"?'),
     ("model:\n  api: opnai\n", "model.api", 'did you mean "openai"?'),
     ("model:\n  api: true\n", "model.api", "expected false (a local model) or one of openai, anthropic"),
     ("model:\n  api: 'false'\n", "model.api", "write false without quotes"),

@@ -23,6 +23,12 @@ NEW_KEYS = {
     "model.batch_size": 8,
     "llm_jp_eval.add_special_tokens": False,
     "llm_jp_eval.stop_at_blank_line": True,
+    "llm_jp_eval.api_max_tokens": None,
+    "model.base_url": None,
+    "model.api_key_env": None,
+    "model.concurrency": 32,
+    "model.max_retries": 16,
+    "model.timeout_s": 600.0,
     "mtbench.conv_template": None,
     "mtbench.api_temperature": 0.1,
     "mtbench.judge.api": "openai",
@@ -132,7 +138,14 @@ def test_literal_parsing_never_executes(tmp_path: Path, monkeypatch: pytest.Monk
 
 @pytest.mark.parametrize("api", [False, *API_NAMES])
 def test_api_values(api: Any) -> None:
-    assert RunConfig.model_validate({"model": {"api": api}}).model.api == api
+    model = {"api": api, "base_url": "http://127.0.0.1:8000/v1"}
+    assert RunConfig.model_validate({"model": model}).model.api == api
+
+
+def test_neo_misspelling_means_anthropic_and_servers_need_a_url() -> None:
+    assert RunConfig.model_validate({"model": {"api": "anthoropic"}}).model.api == "anthropic"
+    with pytest.raises(ValueError, match="api: vllm needs model.base_url"):
+        RunConfig.model_validate({"model": {"api": "vllm"}})
 
 
 @pytest.mark.parametrize("dtype, name", [("bf16", "bfloat16"), ("fp16", "float16"), ("fp32", "float32"),

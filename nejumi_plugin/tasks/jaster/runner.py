@@ -8,6 +8,7 @@ from typing import Any
 
 from ...backends.base import BackendError, Completion, GenerationRequest
 from ...engine import Engine
+from ...aggregate.usage import token_usage
 from ...metrics import char_f1, exact, set_f1
 from .cases import JasterCase
 from .data import DataError, JasterLayout, Sample
@@ -31,6 +32,7 @@ class JasterOptions:
     templates: dict[str, PromptTemplates]
     add_special_tokens: bool = False
     stop_at_blank_line: bool = True
+    max_tokens: int | None = None  # API models: `llm_jp_eval.api_max_tokens` (None: the dataset's output_length)
 
 
 @dataclass
@@ -56,7 +58,7 @@ class JasterRunner:
         return self._prompts[case.key]
 
     def request(self, case: JasterCase) -> GenerationRequest:
-        length = self.layout.load(case.dataset, "test").output_length
+        length = self.options.max_tokens or self.layout.load(case.dataset, "test").output_length
         stop = (BLANK_LINE,) if self.options.stop_at_blank_line else ()
         return GenerationRequest(self.prompt(case), length, stop, self.options.add_special_tokens)
 
@@ -109,5 +111,6 @@ class JasterRunner:
             "metrics": list(self.layout.load(case.dataset, "test").metrics),
             "output": answer.text,
             "cached": answer.cached,
+            "usage": {"model": token_usage([answer])},
             "row": row,
         }

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from ...backends.base import BackendError, GenerationRequest
+from ...backends.base import BackendError, Completion, GenerationRequest
 from ...engine import Engine
 from .data import JudgePrompt, MtbenchData, Question
 from .rating import MAX_JUDGE_CALLS, is_final, parse_rating
@@ -80,6 +80,7 @@ class Verdict:
     score: int | float
     calls: int  # judge answers it took (Neo's attempts)
     made: int  # of which were asked of the judge in this run (the rest came from the CallStore)
+    replies: tuple[Completion, ...] = ()  # every attempt's completion (usage, latency)
 
 
 def judge_all(
@@ -89,6 +90,7 @@ def judge_all(
     attempts of those whose rating is not final, and so on."""
     results: dict[str, Verdict | BackendError] = {}
     made: dict[str, int] = {}
+    replies: dict[str, tuple[Completion, ...]] = {}
     pending = list(matches)
     for draw in range(max(1, settings.max_calls)):
         answers = engine.answer({key: matches[key].request(settings, draw) for key in pending})
@@ -99,7 +101,8 @@ def judge_all(
                 continue
             rating = parse_rating(answer.text)
             made[key] = made.get(key, 0) + (not answer.cached)
-            results[key] = Verdict(answer.text, rating, draw + 1, made[key])
+            replies[key] = (*replies.get(key, ()), answer)
+            results[key] = Verdict(answer.text, rating, draw + 1, made[key], replies[key])
             if not is_final(rating):
                 pending.append(key)
         if not pending:

@@ -14,6 +14,7 @@ from typing import Any
 
 from ...backends.base import BackendError, Completion, GenerationRequest
 from ...engine import Engine
+from ...aggregate.usage import token_usage
 from .cases import MtbenchCase
 from .conversation import Template, neo_cut, stopped_too_early
 from .data import MtbenchData, Question
@@ -50,8 +51,12 @@ class MtbenchOptions:
 
 @dataclass
 class Answer:
-    text: str
-    cached: bool
+    text: str  # post-processed
+    reply: Completion  # what the backend returned
+
+    @property
+    def cached(self) -> bool:
+        return self.reply.cached
 
 
 @dataclass
@@ -104,7 +109,7 @@ class MtbenchRunner:
             text = reply.text if self.options.api else neo_cut(reply.text, requests[key].stop)
             answers = self._answers.setdefault(qid, [])
             assert isinstance(answers, list)
-            answers.append(Answer(text, reply.cached))
+            answers.append(Answer(text, reply))
 
     def prepare(self, cases: Iterable[MtbenchCase]) -> None:
         """Answer turn 1 of every new question, then turn 2, then judge all their matches."""
@@ -156,5 +161,9 @@ class MtbenchRunner:
             "judge_calls": sum(v.calls for v in verdicts if isinstance(v, Verdict)),
             "judge_calls_made": sum(v.made for v in verdicts if isinstance(v, Verdict)),
             "cached": all(a.cached for a in answers) and not any(isinstance(v, Verdict) and v.made for v in verdicts),
+            "usage": {
+                "model": token_usage(a.reply for a in answers),
+                "judge": token_usage(c for v in verdicts if isinstance(v, Verdict) for c in v.replies),
+            },
             "rows": rows,
         }

@@ -10,7 +10,7 @@ from nejumi_plugin.backends.base import BackendError, GenerationRequest
 from nejumi_plugin.engine import Engine
 from nejumi_plugin.store import CallStore
 from nejumi_plugin.tasks.mtbench.data import MtbenchData, load_mtbench
-from nejumi_plugin.tasks.mtbench.judge import JudgeSettings, Verdict, judge_all, make_matches
+from nejumi_plugin.tasks.mtbench.judge import JudgeSettings, judge_all, make_matches
 from scripted_backend import ScriptedBackend
 
 DEMO = Path(__file__).resolve().parents[3] / "nejumi_plugin" / "demo_data" / "mtbench"
@@ -122,7 +122,8 @@ def test_the_judge_is_asked_again_while_the_rating_is_not_1_to_10(tmp_path: Path
     backend, engine, matches = judge_setup(tmp_path, lambda r: script[r.draw])
     verdicts = judge_all(engine, matches, JudgeSettings())
     assert len(backend.seen) == 3 * len(matches)  # every match used all three attempts
-    assert all(v == Verdict("[[0]]", 0, 3, 3) for v in verdicts.values())  # the last answer and its rating are kept
+    # the last answer and its rating are kept
+    assert all((v.judgment, v.score, v.calls, v.made, len(v.replies)) == ("[[0]]", 0, 3, 3, 3) for v in verdicts.values())
 
 
 def test_a_final_rating_stops_the_retries_and_a_rerun_replays_every_attempt(tmp_path: Path) -> None:

@@ -1,0 +1,38 @@
+"""Token usage: per call from the backends, summed per record, per task and per run for `leaderboard.json`'s meta."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from ..backends.base import Completion
+
+FIELDS = ("calls", "prompt_tokens", "output_tokens")
+
+
+def token_usage(completions: Iterable[Completion]) -> dict[str, int]:
+    """Calls and tokens behind some completions (a backend that reports no count adds 0)."""
+    out = dict.fromkeys(FIELDS, 0)
+    for c in completions:
+        out["calls"] += 1
+        out["prompt_tokens"] += c.prompt_tokens or 0
+        out["output_tokens"] += c.output_tokens or 0
+    return out
+
+
+def _add(into: dict[str, int], more: Mapping[str, int]) -> None:
+    for key in FIELDS:
+        into[key] = into.get(key, 0) + int(more.get(key, 0))
+
+
+def usage_summary(records: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
+    """`{"total": {role: counts}, "per_task": {task: {role: counts}}}`, role being "model" or "judge"; replayed
+    calls count too (the row's cost, not this run's)."""
+    per_task: dict[str, dict[str, dict[str, int]]] = defaultdict(dict)
+    total: dict[str, dict[str, int]] = {}
+    for record in records:
+        for role, counts in record.get("usage", {}).items():
+            _add(per_task[record["task"]].setdefault(role, {}), counts)
+            _add(total.setdefault(role, {}), counts)
+    return {"total": total, "per_task": dict(per_task)}

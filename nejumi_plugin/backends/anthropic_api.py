@@ -1,0 +1,77 @@
+"""Anthropic's Messages API (Claude), through the official `anthropic` SDK.
+
+Retries, concurrency and key handling are `api_common.ApiBackend`'s (the SDK's own retries are off). System turns
+go to the `system` parameter, as the API has no system role; stop strings go to `stop_sequences` (the API leaves
+them out of the text; the text is cut client-side as well). A refusal (`stop_reason: "refusal"`) is that sample's
+answer, not a failure. Overloaded (529) and other 5xx answers are transient and retried.
+
+The `anthropic` SDK dropped `temperature` from `messages.create` (1.0), and its 2.x releases send API version
+2026-10-21, which rejects every sampling parameter. An evaluation needs its temperature (greedy for most tasks), so
+it goes in the body (`extra_body`, the same JSON with every SDK) and the client pins API version 2023-06-01, under
+which the models that take a temperature still honour it. The key also goes as `x-api-key` (SDK < 2 sent only that;
+2.x sends `Authorization: Bearer`), which proxies and compatible servers read.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from .api_common import ApiBackend, ApiSettings, chat_messages, cut_at_stop
+from .base import BackendError, Completion, GenerationRequest
+
+AnthropicSettings = ApiSettings  # the settings of every API backend
+API_VERSION = "2023-06-01"  # the last `anthropic-version` that accepts `temperature`
+FINISH_REASONS = {"end_turn": "eos", "max_tokens": "length", "stop_sequence": "stop", "refusal": "refusal"}
+
+
+class AnthropicBackend(ApiBackend):
+    """Generation through `anthropic.Anthropic(...).messages.create`, one request per call."""
+
+    key_envs = ("ANTHROPIC_API_KEY",)
+
+    def _make_client(self, key: str | None) -> Any:
+        """The SDK client; `http_client` (if given) must be an `httpx2.Client`, the transport this SDK uses."""
+        try:
+            import anthropic
+        except ImportError as err:
+            raise BackendError(f"API models need the api extra: pip install 'nejumi[api]' ({err})") from None
+        s = self.settings
+        headers = {"anthropic-version": API_VERSION, **({"x-api-key": key} if key else {})}
+        kw: dict[str, Any] = {"api_key": key, "base_url": s.base_url, "max_retries": 0, "timeout": s.timeout_s,
+                              "default_headers": headers}  # fmt: skip
+        if self._http_client is not None:
+            kw["http_client"] = self._http_client
+        return anthropic.Anthropic(**kw)
+
+    def _is_connection_error(self, err: BaseException) -> bool:
+        import anthropic
+
+        return isinstance(err, anthropic.APIConnectionError) or super()._is_connection_error(err)  # incl. timeouts
+
+    def _once(self, request: GenerationRequest) -> Completion:
+        turns = chat_messages(request)
+        system = [content for role, content in turns if role == "system"]
+        kw: dict[str, Any] = {
+            "model": self.deployment, "max_tokens": request.max_new_tokens,
+            "messages": [{"role": role, "content": content} for role, content in turns if role != "system"],
+            "extra_body": {"temperature": request.temperature},  # not a keyword of `create` since anthropic 1.0
+        }  # fmt: skip
+        if system:
+            kw["system"] = "\n\n".join(system)
+        stop = list(request.stop)
+        if stop:
+            kw["stop_sequences"] = stop
+        started = time.perf_counter()
+        response = self._client.messages.create(**kw)
+        latency = time.perf_counter() - started
+        kind, content = getattr(response, "type", None), getattr(response, "content", None)
+        if kind not in ("message", None) or not isinstance(content, list):  # e.g. a proxy's own JSON, or `{}`
+            raise ValueError(f"not a Messages API answer (type {kind!r}, content {type(content).__name__})")
+        text = "".join(block.text for block in content if getattr(block, "type", None) == "text")
+        text, cut = cut_at_stop(text, stop)
+        reason = FINISH_REASONS.get(response.stop_reason, response.stop_reason) or "length"
+        reason = "stop" if cut and reason != "refusal" else reason
+        usage = getattr(response, "usage", None)
+        return Completion(text, latency, reason, getattr(usage, "input_tokens", None),
+                          getattr(usage, "output_tokens", None))  # fmt: skip
