@@ -27,6 +27,7 @@ class ScriptedJudge:
         self.in_flight = 0
         self.max_in_flight = 0
         self.bodies: list[dict[str, Any]] = []  # every request body, in arrival order
+        self.headers: list[dict[str, str]] = []  # and its headers
 
     def enter(self) -> None:
         with self.lock:
@@ -60,6 +61,7 @@ def _handler(judge: ScriptedJudge) -> type[BaseHTTPRequestHandler]:
             body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
             with judge.lock:
                 judge.bodies.append(body)
+                judge.headers.append(dict(self.headers))
             judge.enter()
             try:
                 time.sleep(judge.delay_s)

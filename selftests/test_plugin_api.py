@@ -60,13 +60,17 @@ def test_a_served_model_answers_jaster_and_mtbench_and_judges(
 
 
 def test_jaster_goes_to_an_api_as_one_user_message_with_max_tokens_from_the_dataset(
-    pytester: pytest.Pytester, make_config: Callable[..., Path], tmp_path: Path, tiny_jaster_dir: Path
+    pytester: pytest.Pytester, make_config: Callable[..., Path], tmp_path: Path, tiny_jaster_dir: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    secret = "sk-never-written-anywhere-42"
+    monkeypatch.setenv("SERVED_KEY", secret)
     server = ScriptedJudge()
     with serve(server) as url:
         cfg = make_config(
             run_llm_jp_eval_ja_few_shots=False, run_llm_jp_eval_en_0_shot=False, run_llm_jp_eval_en_few_shots=False,
-            model={"api": "vllm", "base_url": url, "pretrained_model_name_or_path": "served"},
+            model={"api": "vllm", "base_url": url, "pretrained_model_name_or_path": "served",
+                   "api_key_env": "SERVED_KEY"},
         )  # fmt: skip
         run(pytester, cfg, tmp_path / "out", "-k", "jnli").assert_outcomes(passed=4)
         bounded = make_config("bounded.yaml", run_llm_jp_eval_ja_few_shots=False, run_llm_jp_eval_en_0_shot=False,
@@ -78,4 +82,7 @@ def test_jaster_goes_to_an_api_as_one_user_message_with_max_tokens_from_the_data
         assert [m["role"] for m in body["messages"]] == ["user"] and body["temperature"] == 0.0
         assert body["messages"][0]["content"].startswith("以下は、タスクを説明する指示")
     output_length = load(tiny_jaster_dir / "jnli.json")["output_length"]
+    assert {k.lower(): v for k, v in server.headers[0].items()}["authorization"] == f"Bearer {secret}"  # sent there only
+    for path in (tmp_path / "out").rglob("*"):
+        assert not path.is_file() or secret.encode() not in path.read_bytes(), path
     assert [b["max_tokens"] for b in server.bodies] == [output_length] * 4 + [3] * 4

@@ -302,3 +302,16 @@ def test_credentials_in_a_base_url_never_leave_it() -> None:
     backend = OpenAIBackend(OpenAISettings("m", provider="openai_compatible", base_url="https://u:pw@h:8443/v1?key=k"))
     assert backend.identity()["base_url"] == "https://h:8443/v1"
     assert "pw" not in backend.where() and "key=k" not in backend.where()
+
+
+def test_a_slow_server_times_out_and_is_retried() -> None:
+    from scripted_judge import ScriptedJudge, serve
+
+    server = ScriptedJudge(delay_s=0.5)
+    with serve(server) as url:
+        backend = OpenAIBackend(OpenAISettings("j", provider="openai_compatible", base_url=url, timeout_s=0.1,
+                                               max_retries=2, retry_wait_s=0.001))  # fmt: skip
+        error = own_failure(backend, [GenerationRequest("", 4, messages=(("user", "[Instruction] q"),))])[0]
+        backend.close()
+    assert isinstance(error, BackendError) and "failed after 2 attempts; last error: APITimeoutError" in str(error)
+    assert len(server.bodies) == 2
