@@ -17,6 +17,7 @@ from werkzeug import Request, Response
 
 from nejumi_plugin.backends.anthropic_api import AnthropicBackend
 from nejumi_plugin.backends.api_common import ApiSettings
+from api_helpers import results, sent
 from nejumi_plugin.backends.base import BackendError, Completion, GenerationRequest
 
 MODEL = "claude-3-5-sonnet-20241022"
@@ -63,24 +64,13 @@ def make(httpserver: HTTPServer) -> Iterator[Callable[..., AnthropicBackend]]:
         backend.close()
 
 
-def collect(backend: AnthropicBackend, requests: list[GenerationRequest]) -> dict[int, Completion | BackendError]:
-    out: dict[int, Completion | BackendError] = {}
-    for index, result in backend.generate(requests):
-        assert index not in out
-        out[index] = result
-    assert sorted(out) == list(range(len(requests)))
-    return out
-
-
-def sent(httpserver: HTTPServer, n: int = -1) -> dict[str, Any]:
-    return json.loads(httpserver.log[n][0].get_data())
 
 
 def test_request_shape_and_completion(key: str, make: Callable[..., AnthropicBackend], httpserver: HTTPServer) -> None:
     httpserver.expect_request(PATH, method="POST").respond_with_json(
         message("東京です", "stop_sequence", stop_sequence="。", usage={"input_tokens": 31, "output_tokens": 5}))
     backend = make()
-    completion = collect(backend, [CHAT])[0]
+    completion = results(backend, [CHAT])[0]
     assert isinstance(completion, Completion) and len(httpserver.log) == 1
     assert (completion.text, completion.finish_reason, completion.prompt_tokens, completion.output_tokens) == (
         "東京です", "stop", 31, 5)  # fmt: skip
@@ -113,17 +103,17 @@ def test_text_blocks_and_finish_reasons(
     content: list[dict[str, Any]], stop_reason: str | None, text: str, reason: str,
 ) -> None:  # fmt: skip
     httpserver.expect_request(PATH).respond_with_json(message(stop_reason=stop_reason, content=content))
-    completion = collect(make(), [CHAT])[0]
+    completion = results(make(), [CHAT])[0]
     assert isinstance(completion, Completion) and (completion.text, completion.finish_reason) == (text, reason)
 
 
 def test_plain_prompt_is_one_user_turn(key: str, make: Callable[..., AnthropicBackend], httpserver: HTTPServer) -> None:
     httpserver.expect_request(PATH).respond_with_json(message("2"))
     backend = make()
-    assert collect(backend, [PLAIN])[0].text == "2"  # type: ignore[union-attr]
+    assert results(backend, [PLAIN])[0].text == "2"  # type: ignore[union-attr]
     assert sent(httpserver) == {"model": MODEL, "max_tokens": 5, "temperature": 0.0,
                                 "messages": [{"role": "user", "content": "1+1="}]}  # no system, no stop_sequences
-    assert collect(backend, [GenerationRequest("x", 0)])[0].text == ""  # type: ignore[union-attr]
+    assert results(backend, [GenerationRequest("x", 0)])[0].text == ""  # type: ignore[union-attr]
     assert len(httpserver.log) == 1  # max_tokens=0 is never sent
 
 
@@ -138,7 +128,7 @@ def test_rate_limit_and_overload_are_retried(
 ) -> None:  # fmt: skip
     httpserver.expect_oneshot_request(PATH).respond_with_json(body, status=status, headers=headers)
     httpserver.expect_request(PATH).respond_with_json(message())
-    out = collect(make(), [CHAT])
+    out = results(make(), [CHAT])
     assert isinstance(out[0], Completion) and out[0].text == "東京です" and len(httpserver.log) == 2
 
 
@@ -148,7 +138,7 @@ def test_exhausted_retries_fail_that_request_and_the_rest_go_on(
     for _ in range(3):
         httpserver.expect_oneshot_request(PATH).respond_with_json(error("api_error", "Internal server error"), 500)
     httpserver.expect_request(PATH).respond_with_json(message("2"))
-    out = collect(make(), [CHAT, PLAIN])  # concurrency 1: the first takes the three 500s
+    out = results(make(), [CHAT, PLAIN])  # concurrency 1: the first takes the three 500s
     assert isinstance(out[0], BackendError) and isinstance(out[1], Completion) and out[1].text == "2"
     expected = (rf"request 0 to anthropic model '{MODEL}' at http://\S+ failed after 3 attempts; "
                 r"last error: InternalServerError 500: .*'api_error'.*Internal server error")  # fmt: skip
@@ -161,7 +151,7 @@ def test_bad_key_fails_the_call_without_showing_it(
 ) -> None:
     httpserver.expect_request(PATH).respond_with_json(error("authentication_error", f"invalid x-api-key {key}"), 401)
     with pytest.raises(BackendError) as info:
-        collect(make(), [CHAT, PLAIN])
+        results(make(), [CHAT, PLAIN])
     text = str(info.value)
     assert len(httpserver.log) == 1  # the second request is never sent
     assert "ANTHROPIC_API_KEY" in text and "401" in text and MODEL in text and "invalid x-api-key ***" in text
@@ -180,7 +170,7 @@ def test_timeouts_are_retried_then_fail(
     httpserver.expect_request(PATH).respond_with_handler(slow)
     started = time.perf_counter()
     try:
-        out = collect(make(timeout_s=0.2, max_retries=2), [CHAT])
+        out = results(make(timeout_s=0.2, max_retries=2), [CHAT])
     finally:
         release.set()
     assert 0.3 < time.perf_counter() - started < 3
@@ -198,7 +188,7 @@ def test_a_malformed_answer_fails_that_request_alone(
 ) -> None:
     httpserver.expect_oneshot_request(PATH).respond_with_data(bad, content_type="application/json")
     httpserver.expect_request(PATH).respond_with_json(message("2"))
-    out = collect(make(), [CHAT, PLAIN])
+    out = results(make(), [CHAT, PLAIN])
     assert isinstance(out[0], BackendError) and re.search("request 0 to .* unusable answer", str(out[0])), out[0]
     assert isinstance(out[1], Completion) and out[1].text == "2"
     assert len(httpserver.log) == 2  # the bad answer was not retried
@@ -209,7 +199,7 @@ def test_a_refusal_is_the_answer(
     key: str, make: Callable[..., AnthropicBackend], httpserver: HTTPServer, text: str
 ) -> None:
     httpserver.expect_request(PATH).respond_with_json(message(text, "refusal"))
-    completion = collect(make(), [CHAT])[0]
+    completion = results(make(), [CHAT])[0]
     assert isinstance(completion, Completion) and (completion.text, completion.finish_reason) == (text, "refusal")
     assert len(httpserver.log) == 1
 
@@ -222,10 +212,10 @@ def test_missing_key_fails_at_generate_and_the_key_is_nowhere(
     backend = make()  # constructing (e.g. for a fully cached rerun) needs no key
     assert backend.identity()["model"] == MODEL
     with pytest.raises(BackendError, match="set the environment variable ANTHROPIC_API_KEY"):
-        collect(backend, [CHAT])
+        results(backend, [CHAT])
     assert len(httpserver.log) == 0
     monkeypatch.setenv("ANTHROPIC_API_KEY", key)
-    assert isinstance(collect(backend, [CHAT])[0], Completion)
+    assert isinstance(results(backend, [CHAT])[0], Completion)
     assert key not in repr(backend.settings) and key not in json.dumps(backend.identity())
     backend.close()
     backend.close()  # idempotent
@@ -236,4 +226,4 @@ def test_without_the_sdk_the_error_names_the_extra(
 ) -> None:
     monkeypatch.setitem(sys.modules, "anthropic", None)  # `import anthropic` raises ImportError
     with pytest.raises(BackendError, match=r"pip install 'nejumi\[api\]'"):
-        collect(make(), [CHAT])
+        results(make(), [CHAT])

@@ -15,6 +15,7 @@ from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
 from nejumi_plugin.backends.api_common import ApiSettings
+from api_helpers import results, sent
 from nejumi_plugin.backends.base import BackendError, Completion, GenerationRequest
 from nejumi_plugin.backends.cohere_api import CohereBackend
 
@@ -33,18 +34,6 @@ def chat_body(text: str = "東京です", reason: str = "COMPLETE") -> dict[str,
     }  # fmt: skip
 
 
-def results(backend: CohereBackend, requests: list[GenerationRequest]) -> dict[int, Completion | BackendError]:
-    """`(index, Completion | BackendError)` pairs from `generate`, every index once."""
-    out: dict[int, Completion | BackendError] = {}
-    for index, result in backend.generate(requests):
-        assert index not in out
-        out[index] = result
-    assert sorted(out) == list(range(len(requests)))
-    return out
-
-
-def sent(server: HTTPServer, n: int = -1) -> dict[str, Any]:
-    return json.loads(server.log[n][0].get_data())
 
 
 def user(text: str, max_new_tokens: int = 16) -> GenerationRequest:

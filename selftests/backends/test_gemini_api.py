@@ -14,6 +14,7 @@ from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
 from nejumi_plugin.backends.api_common import ApiSettings
+from api_helpers import results, sent
 from nejumi_plugin.backends.base import BackendError, Completion, GenerationRequest
 from nejumi_plugin.backends.gemini_api import GeminiBackend
 
@@ -62,18 +63,6 @@ def make(httpserver: HTTPServer) -> Iterator[Callable[..., GeminiBackend]]:
         backend.close()
 
 
-def results(backend: GeminiBackend, requests: list[GenerationRequest]) -> dict[int, Completion | BackendError]:
-    """Every request's completion or own failure, by index (each index exactly once)."""
-    out: dict[int, Completion | BackendError] = {}
-    for index, result in backend.generate(requests):
-        assert index not in out
-        out[index] = result
-    assert sorted(out) == list(range(len(requests)))
-    return out
-
-
-def body(server: HTTPServer, n: int = -1) -> dict[str, Any]:
-    return json.loads(server.log[n][0].get_data())
 
 
 def test_request_shape_key_header_and_completion(key: str, httpserver: HTTPServer, make: Any) -> None:
@@ -86,7 +75,7 @@ def test_request_shape_key_header_and_completion(key: str, httpserver: HTTPServe
     # (the recorded answer ran past the stop string: the backend cuts it, as the other API backends do)
     request = httpserver.log[0][0]
     assert request.headers["x-goog-api-key"] == KEY and "key=" not in request.query_string.decode()
-    assert body(httpserver) == {
+    assert sent(httpserver) == {
         "contents": [{"role": "user", "parts": [{"text": "日本の首都は？"}]},
                      {"role": "model", "parts": [{"text": "東京です。"}]},
                      {"role": "user", "parts": [{"text": "大阪は？"}]}],
@@ -103,7 +92,7 @@ def test_plain_prompt_and_finish_reasons(key: str, httpserver: HTTPServer, make:
     httpserver.expect_oneshot_request(PATH).respond_with_json(answer(None, "OTHER"))
     out = results(make(), [PLAIN, PLAIN, PLAIN])
     assert [(c.text, c.finish_reason) for c in out.values()] == [("2です", "eos"), ("2", "length"), ("", "other")]
-    assert body(httpserver, 0) == {"contents": [{"role": "user", "parts": [{"text": "質問：1+1="}]}],
+    assert sent(httpserver, 0) == {"contents": [{"role": "user", "parts": [{"text": "質問：1+1="}]}],
                                    "generationConfig": {"temperature": 0.0, "maxOutputTokens": 8, "candidateCount": 1}}
     assert len(httpserver.log) == 3
 

@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
+from api_helpers import results
 from nejumi_plugin.backends.base import BackendError, Completion, GenerationRequest
 from nejumi_plugin.backends.openai_api import OpenAIBackend, OpenAISettings, cut_at_stop
 
@@ -27,11 +28,6 @@ def run(backend: OpenAIBackend, requests: list[GenerationRequest]) -> dict[int, 
     return out
 
 
-def own_failure(backend: OpenAIBackend, requests: list[GenerationRequest]) -> dict[int, Completion | BackendError]:
-    """Run requests of which some fail on their own: they are yielded as errors and the rest go on."""
-    out: dict[int, Completion | BackendError] = dict(backend.generate(requests))
-    assert sorted(out) == list(range(len(requests)))
-    return out
 
 
 # ---------------------------------------------------------------------------------------------- a real server
@@ -110,7 +106,7 @@ def test_unknown_model_is_rejected_at_once(openai_server: Any) -> None:
                               max_retries=5, retry_wait_s=5)  # fmt: skip
     backend = OpenAIBackend(settings)
     expected = r"request 0 to openai_compatible model 'no/such-model' .* rejected: BadRequestError 400: .*no/such"
-    error = own_failure(backend, [GenerationRequest("x", 2)])[0]  # a 400 fails its request alone
+    error = results(backend, [GenerationRequest("x", 2)])[0]  # a 400 fails its request alone
     assert isinstance(error, BackendError) and re.search(expected, str(error))
     backend.close()
 
@@ -186,7 +182,7 @@ def test_client_errors_fail_at_once_without_the_key(key: str, status: int) -> No
     echo = {"error": {"message": f"Incorrect API key provided: {key}", "type": "invalid_request_error"}}
     server = FakeServer((status, echo))
     if status == 400:  # this request's content was refused: it alone fails
-        error = own_failure(server.backend(), [CHAT])[0]
+        error = results(server.backend(), [CHAT])[0]
     else:  # the key or the model is wrong: every request would fail, so the whole call does
         with pytest.raises(BackendError) as info:
             run(server.backend(), [CHAT])
@@ -201,7 +197,7 @@ def test_client_errors_fail_at_once_without_the_key(key: str, status: int) -> No
 
 def test_exhausted_retries_fail_the_request_and_a_dead_service_stops_the_call(key: str) -> None:
     server = FakeServer((429, {"error": {"message": "slow down", "type": "rate_limit"}}))
-    out = own_failure(server.backend(max_retries=3, concurrency=1), [GenerationRequest("a", 4), GenerationRequest("b", 4)])
+    out = results(server.backend(max_retries=3, concurrency=1), [GenerationRequest("a", 4), GenerationRequest("b", 4)])
     assert re.search(r"request 0 to .* failed after 3 attempts; last error: RateLimitError 429", str(out[0]))
     assert isinstance(out[1], BackendError) and len(server.requests) == 6  # each request: its own three attempts
     dead = FakeServer((503, {"error": {"message": "down"}}))
@@ -226,7 +222,7 @@ def test_connection_errors_are_retried(key: str) -> None:
 
 def test_an_answer_without_choices_is_a_backend_error(key: str) -> None:
     server = FakeServer((200, {**chat_body(), "choices": []}), (200, chat_body()))
-    out = own_failure(server.backend(concurrency=1), [CHAT, CHAT])  # concurrency 1: the first gets no choices, the second does
+    out = results(server.backend(concurrency=1), [CHAT, CHAT])  # concurrency 1: the first gets no choices, the second does
     assert re.search("request 0 to .* unusable answer: IndexError", str(out[0]))
     assert out[1].text == "東京" and len(server.requests) == 2  # CHAT stops at "です"
 
@@ -311,7 +307,7 @@ def test_a_slow_server_times_out_and_is_retried() -> None:
     with serve(server) as url:
         backend = OpenAIBackend(OpenAISettings("j", provider="openai_compatible", base_url=url, timeout_s=0.1,
                                                max_retries=2, retry_wait_s=0.001))  # fmt: skip
-        error = own_failure(backend, [GenerationRequest("", 4, messages=(("user", "[Instruction] q"),))])[0]
+        error = results(backend, [GenerationRequest("", 4, messages=(("user", "[Instruction] q"),))])[0]
         backend.close()
     assert isinstance(error, BackendError) and "failed after 2 attempts; last error: APITimeoutError" in str(error)
     assert len(server.bodies) == 2
