@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from .blend import BlendError, blend_requests
 from .benchmark import BENCHMARK_ATTR, CASE_PARAM, BrokenCase, case_of, is_benchmark, module_group
 from .config import ConfigError, load_config
 from .report import RunReport
@@ -15,6 +16,7 @@ from .session import NejumiSession
 from .tasks.jaster.cases import JasterCase, enabled_settings
 from .tasks.mtbench.cases import MtbenchCase, enabled_languages
 from .sinks.terminal import live_progress
+from .sinks.wandb_sink import target_problem
 from .tasks.jaster.datasets import expand_target
 
 SESSION_KEY = pytest.StashKey[NejumiSession]()
@@ -33,6 +35,16 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="override a config key, e.g. --set llm_jp_eval.ja_num_shots=2 (repeatable; VALUE is YAML)",
     )
     group.addoption("--output-dir", default="outputs", metavar="DIR", help="where runs are written (default: outputs)")
+    group.addoption(
+        "--blend-from",
+        action="append",
+        default=[],
+        dest="nejumi_blend",
+        metavar="SOURCE[@TASKS]",
+        help="take the tasks this run does not evaluate from an earlier run: entity/project/run_id (W&B), a run "
+        "directory (outputs/<run>) or an offline W&B run directory; @jaster_ja_0_shot,mtbench_ja picks tasks "
+        "(repeatable)",
+    )
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -67,12 +79,20 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(f"{cfg.source_path}: {err}") from None
     output_dir = Path(config.invocation_params.dir, config.getoption("output_dir")).resolve()
     worker = hasattr(config, "workerinput")
-    session = NejumiSession(cfg, output_dir, batch_per_module=worker, progress=None if worker else live_progress(config))
+    try:
+        blends = blend_requests(cfg, config.getoption("nejumi_blend"), Path(config.invocation_params.dir))
+    except BlendError as err:
+        raise pytest.UsageError(str(err)) from None
+    session = NejumiSession(cfg, output_dir, batch_per_module=worker, progress=None if worker else live_progress(config),
+                            blends=blends)  # fmt: skip
     config.stash[SESSION_KEY] = session
     if getattr(config.option, "dist", "no") != "no" and not worker:  # xdist's controller collects nothing itself
         tasks = enabled_settings(cfg), enabled_languages(cfg)
         _stop_on_key_problems(session, bool(tasks[0]), bool(tasks[1]))
     if not worker:  # the controller (or the only process) builds the report
+        problem = target_problem(cfg, session.wandb_target)
+        if problem:
+            raise pytest.UsageError(problem)
         report = RunReport(session)
         config.stash[REPORT_KEY] = report
         config.pluginmanager.register(report, "nejumi-report")
@@ -101,11 +121,12 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         if any(is_benchmark(item) for item in items):
             raise pytest.UsageError("benchmarks need a run config: pytest benchmarks --model-config configs/config.yaml")
         return
+    blend_only = config.stash[SESSION_KEY].blend_only
     kept, dropped = [], []
     for item in items:
         case = case_of(item)
-        if case is None and is_benchmark(item):
-            dropped.append(item)  # an empty parameter set: this dataset is switched off
+        if is_benchmark(item) and (case is None or blend_only):
+            dropped.append(item)  # an empty parameter set (a switched-off dataset), or a blend-only run
             continue
         kept.append(item)
         if case is not None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import pytest
@@ -10,10 +11,12 @@ import pytest
 from .aggregate import mtbench
 from .aggregate.jaster import JasterTaskTables, build_task_tables, leaderboard_row
 from .aggregate.usage import usage_summary
+from .blend import Blended, BlendError, blend
 from .benchmark import DATA_ERROR_TASK
 from .session import NejumiSession
 from .sinks.files import write_run
 from .sinks.terminal import summary_lines
+from .sinks.wandb_sink import log_run
 from .tasks.jaster.cases import enabled_settings
 from .tasks.mtbench.cases import enabled_languages
 
@@ -30,6 +33,8 @@ class RunReport:
         self.expected: dict[str, int] = {}  # items selected per task (from collection, or from the xdist workers)
         self.interrupted = False
         self.written = False
+        self.notes: list[str] = []  # said at the end of the summary (W&B, blending)
+        self.blend_failed = False
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_testnodedown(self, node: Any, error: Any) -> None:
@@ -86,9 +91,16 @@ class RunReport:
                 mt.complete = self.task_complete(mt.task)
                 self.mtbench.append(mt)
 
-    def row(self) -> dict[str, Any]:
-        """The one-row leaderboard: jaster blocks, then `*_MTbench_ja`, then `*_MTbench_en` (Neo's task order)."""
-        row = leaderboard_row(self.session.cfg.model_name, self.tasks)
+    def row(self, blended: Sequence[tuple[str, Mapping[str, Any]]] = ()) -> dict[str, Any]:
+        """The one-row leaderboard: blended blocks first (as Neo's run_chain), then jaster, `*_MTbench_ja`,
+        `*_MTbench_en` (Neo's task order)."""
+        row = leaderboard_row(self.session.cfg.model_name, [])
+        for _, block in blended:
+            row["columns"] += list(block)
+            row["data"][0] += list(block.values())
+        live = leaderboard_row(self.session.cfg.model_name, self.tasks)
+        row["columns"] += live["columns"][1:]
+        row["data"][0] += live["data"][0][1:]
         for mt in self.mtbench:
             block = mtbench.leaderboard_columns(mt.leaderboard, mt.language)
             row["columns"] += list(block)
@@ -116,22 +128,45 @@ class RunReport:
             for mt in self.mtbench
         }
 
+    def blended(self) -> Blended:
+        """Tasks this run did not evaluate, from the `--blend-from` / `old_runs` sources (a failure is said, and the
+        row is then incomplete)."""
+        if not self.session.blends:
+            return Blended()
+        evaluated = set(self.expected) | {r["task"] for r in self.records.values()}
+        try:
+            return blend(self.session.blends, self.session.cfg, evaluated)
+        except (BlendError, OSError, ValueError, KeyError) as err:
+            self.notes.append(f"blending failed: {err}")
+            self.blend_failed = True
+            return Blended()
+
     @pytest.hookimpl(trylast=True)
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
-        if not (self.expected or self.records or self.failed):
-            return  # no benchmark item was selected
+        if not (self.expected or self.records or self.failed or self.session.blends):
+            return  # no benchmark item was selected, nothing to blend
         self.interrupted = exitstatus == pytest.ExitCode.INTERRUPTED
         self.build()
-        row = self.row()
+        extra = self.blended()
+        row = self.row(extra.blocks)
         tasks = {t.setting.task: {"complete": t.complete} for t in self.tasks}
         tasks.update({mt.task: {"complete": mt.complete} for mt in self.mtbench})
         meta = self.session.meta(
-            complete=self.complete, items=self.counts(), tasks=tasks, mtbench=self.mtbench_meta(),
-            usage=usage_summary(self.records.values()),
+            complete=self.complete and not self.blend_failed, items=self.counts(), tasks=tasks,
+            mtbench=self.mtbench_meta(), usage=usage_summary(self.records.values()),
+            blend={"sources": extra.provenance} if self.session.blends else None,
         )
         tables = {name: tbl for task in [*self.tasks, *self.mtbench] for name, tbl in task.tables.items()}
-        write_run(self.session.run_dir, tables, {**row, "meta": meta})
+        tables.update(extra.tables)  # the pulled tables are logged again under their names, as Neo's blend_run does
+        write_run(self.session.run_dir, tables, {**row, "meta": meta})  # the run directory first: W&B cannot lose it
         self.written = True
+        log_run(self.session.cfg, self.session.run_dir, tables, row, self.session.wandb_target, self.notes.append)
+        if extra.provenance:
+            self.notes.append("blended: " + ", ".join(f"{t} from {s}" for t, s in extra.provenance.items()))
+        if self.blend_failed:
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED  # the row is incomplete
+        elif self.session.blend_only and exitstatus == pytest.ExitCode.NO_TESTS_COLLECTED:
+            session.exitstatus = pytest.ExitCode.OK  # a blend-only run evaluates nothing by design
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         if not self.written:
@@ -140,5 +175,5 @@ class RunReport:
         lines = summary_lines(
             self.tasks, self.mtbench, str(self.session.run_dir), self.complete, self.counts(), self.judge_note()
         )
-        for line in lines:
+        for line in [*lines, *self.notes]:
             terminalreporter.write_line(line)

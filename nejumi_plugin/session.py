@@ -14,11 +14,13 @@ from typing import Any
 import pytest
 
 from .backends.base import BackendError
+from .blend import BlendRequest
 from .backends.factory import judge_backend, model_backend, mtbench_backend
 from .benchmark import DATA_ERROR_TASK, Benchmark, BrokenCase, Case, module_group
 from .config import ConfigError, RunConfig
 from .data_source import resolve_dataset_dir, resolve_local_model, resolve_model_path, resolve_mtbench_dirs
 from .engine import Engine
+from .sinks.wandb_sink import WandbTarget
 from .store import CallStore, ResultStore
 from .tasks.jaster import cases as jaster_cases
 from .tasks.jaster.cases import JasterCase
@@ -52,6 +54,7 @@ class NejumiSession:
     batch_per_module: bool = False  # xdist workers batch per module (modules are their unit of work)
     progress: Callable[[int, int], None] | None = None
     selected: dict[str, list[Case]] = field(default_factory=lambda: defaultdict(list))
+    blends: list[BlendRequest] = field(default_factory=list)  # earlier runs to take tasks from
     _mtbench: dict[str, MtbenchData] = field(default_factory=dict)
     _mtbench_runners: dict[str, MtbenchRunner] = field(default_factory=dict)
 
@@ -60,8 +63,21 @@ class NejumiSession:
         return module_group(item) if self.batch_per_module else "session"
 
     @property
+    def blend_only(self) -> bool:
+        """Neo's blend-only mode (`new_run` set, `run_chain` off): nothing is evaluated, old runs make the row."""
+        return self.cfg.new_run is not None and not self.cfg.run_chain
+
+    @property
     def run_name(self) -> str:
+        if self.blend_only and self.cfg.new_run is not None:
+            return self.cfg.new_run.run_name
         return self.cfg.wandb.run_name or self.cfg.model_name
+
+    @property
+    def wandb_target(self) -> WandbTarget:
+        """Where the run is logged: `wandb.*`, or `new_run` for a blend-only run."""
+        where = self.cfg.new_run if self.blend_only and self.cfg.new_run is not None else self.cfg.wandb
+        return WandbTarget(where.entity, where.project, self.run_name)
 
     @property
     def run_dir(self) -> Path:

@@ -154,7 +154,7 @@ class NewRunConfig(Section):
 
 
 class OldRunConfig(Section):
-    """One ``old_runs`` entry: the tasks to take over from a past run."""
+    """One ``old_runs`` entry: the tasks to take over from a past run (a W&B run path, or a run directory)."""
 
     run_path: str
     tasks: list[BlendTask]
@@ -167,8 +167,8 @@ class OldRunConfig(Section):
     @field_validator("run_path")
     @classmethod
     def _check_run_path(cls, value: str) -> str:
-        if value.count("/") != 2 or not all(value.split("/")):
-            raise ValueError('expected "entity/project/run_id"')
+        if not value.strip():
+            raise ValueError('expected "entity/project/run_id" (W&B) or a run directory (outputs/<run>)')
         return value
 
 

@@ -1,0 +1,101 @@
+"""End to end: W&B logging read back from an offline run, and blending earlier runs into a new row."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from nejumi_plugin.wandb_offline import read_offline_run
+from scripted_judge import ScriptedJudge, serve
+
+REPO = Path(__file__).resolve().parent.parent
+DEMO = REPO / "nejumi_plugin" / "demo_data" / "mtbench" / "ja"
+ONLY_JA_0SHOT = {"run_llm_jp_eval_ja_few_shots": False, "run_llm_jp_eval_en_0_shot": False,
+                 "run_llm_jp_eval_en_few_shots": False}  # fmt: skip
+DATASET = {"ja": {key: str(DEMO) for key in ("test_question_artifacts_path", "test_referenceanswer_artifacts_path",
+                                             "judge_prompt_artifacts_path")}}  # fmt: skip
+
+
+def load(path: Path) -> Any:
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def run(pytester: pytest.Pytester, config: Path, out: Path, *args: str) -> pytest.RunResult:
+    return pytester.runpytest_subprocess(
+        str(REPO / "benchmarks"), "--model-config", str(config), "--output-dir", str(out), "-p", "no:cacheprovider",
+        *args,
+    )  # fmt: skip
+
+
+@pytest.fixture
+def offline_wandb(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every W&B folder in the test's temp dir, offline, no key."""
+    for name in ("WANDB_DIR", "WANDB_DATA_DIR", "WANDB_CACHE_DIR", "WANDB_CONFIG_DIR"):
+        monkeypatch.setenv(name, str(tmp_path / name.lower()))
+    monkeypatch.delenv("WANDB_API_KEY", raising=False)
+    monkeypatch.delenv("WANDB_MODE", raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))  # no ~/.netrc
+
+
+def test_an_offline_run_reads_back_with_every_table_and_no_secret(
+    pytester: pytest.Pytester, make_config: Callable[..., Path], tmp_path: Path, offline_wandb: None
+) -> None:
+    judge = ScriptedJudge()
+    with serve(judge) as url:
+        secret_url = url.replace("http://", "http://user:pa55word@")
+        cfg = make_config(
+            **ONLY_JA_0SHOT, run_mt_bench_ja=True,
+            wandb={"entity": "me", "project": "nejumi", "run_name": "tiny-run", "mode": "online"},
+            mtbench={"max_new_token": 8, "custom_conv_template": True, "dataset": DATASET,
+                     "judge": {"api": "openai_compatible", "model": "j", "base_url": secret_url}},
+        )  # fmt: skip
+        result = run(pytester, cfg, tmp_path / "out", "-k", "jnli or mtbench_ja")
+    result.assert_outcomes(passed=4 + 8)
+    result.stdout.fnmatch_lines(["*W&B: saved offline in *(no W&B API key*upload it later with: wandb sync *"])
+    run_dir = tmp_path / "out" / "tiny-run"
+    logged = read_offline_run(run_dir / "wandb")
+    assert (logged.entity, logged.project, logged.name) == ("me", "nejumi", "tiny-run")
+    assert logged.config["model_name"] == "tiny-random" and logged.config["mtbench"]["judge"]["model"] == "j"
+    assert "pa55word" not in json.dumps(logged.config) and "pa55word" not in (run_dir / "leaderboard.json").read_text()
+    local = {p.stem: load(p) for p in (run_dir / "tables").glob("*.json")}
+    assert set(logged.table_keys()) == set(local) | {"leaderboard_table"}
+    for name, table in local.items():
+        assert logged.table(name) == table, name
+    board = load(run_dir / "leaderboard.json")
+    assert logged.table("leaderboard_table") == {"columns": board["columns"], "data": board["data"]}
+    assert [(a["name"], a["type"]) for a in logged.artifacts if a["type"] == "config"] == [("config", "config")]
+
+
+def test_a_blend_only_run_joins_two_earlier_runs_with_neo_column_names(
+    pytester: pytest.Pytester, make_config: Callable[..., Path], tmp_path: Path
+) -> None:
+    judge = ScriptedJudge()
+    with serve(judge) as url:
+        mt = {"max_new_token": 8, "custom_conv_template": True, "dataset": DATASET,
+              "judge": {"api": "openai_compatible", "model": "j", "base_url": url}}  # fmt: skip
+        cfg = make_config(**ONLY_JA_0SHOT, run_mt_bench_ja=True, mtbench=mt)
+        run(pytester, cfg, tmp_path / "a", "-k", "jnli").assert_outcomes(passed=4)
+        run(pytester, cfg, tmp_path / "b", "-k", "mtbench_ja").assert_outcomes(passed=8)
+    first, second = (load(tmp_path / d / "tiny-run" / "leaderboard.json") for d in "ab")
+    blend_cfg = make_config("blend.yaml", new_run={"entity": "me", "project": "nejumi", "run_name": "blended"})
+    sources = [f"--blend-from={tmp_path / d / 'tiny-run'}" for d in "ab"]
+    result = run(pytester, blend_cfg, tmp_path / "c", *sources)
+    assert result.ret == 0, result.stdout.str()
+    blended = load(tmp_path / "c" / "blended" / "leaderboard.json")
+    jaster = dict(zip(first["columns"][1:], first["data"][0][1:]))  # already `<column>_jaster_ja_0shot`
+    mtbench = dict(zip(second["columns"][1:], second["data"][0][1:]))
+    expected = {"model_name": "tiny-random", "model_name_jaster_ja_0shot": "tiny-random", **jaster,
+                "model_name_MTbench_ja": "tiny-random", **mtbench}  # fmt: skip
+    assert dict(zip(blended["columns"], blended["data"][0])) == expected
+    assert list(expected) == blended["columns"]  # Neo's order: sources in turn, then Neo's task order
+    assert blended["meta"]["blend"] == {"sources": {"jaster_ja_0_shot": str(tmp_path / "a" / "tiny-run"),
+                                                    "mtbench_ja": str(tmp_path / "b" / "tiny-run")}}  # fmt: skip
+    tables = {p.stem for p in (tmp_path / "c" / "blended" / "tables").glob("*.json")}
+    assert {"jaster_output_table_ja_0shot", "mtbench_output_table_ja", "mtbench_radar_table_ja"} <= tables
+    clash = run(pytester, blend_cfg, tmp_path / "d", *sources, f"--blend-from={tmp_path / 'b' / 'tiny-run'}")
+    assert clash.ret == pytest.ExitCode.TESTS_FAILED and "task mtbench_ja is in both" in clash.stdout.str()
+    assert load(tmp_path / "d" / "blended" / "leaderboard.json")["meta"]["complete"] is False
