@@ -84,3 +84,36 @@ def test_mtbench_folders_are_local_or_artifacts_and_test_mode_takes_the_small_se
     typo = load_config(path, ["mtbench.dataset.en.test_question_artifacts_path=no/such", "testmode=true"])
     with pytest.raises(ConfigError, match=r"test_question_artifacts_path: 'no/such' is neither a local folder"):
         resolve_mtbench_dirs(typo, "en")
+
+
+def test_online_the_artifact_paths_are_downloaded_with_the_wandb_api(tmp_path: Path, monkeypatch) -> None:
+    """Against a stand-in for `wandb.Api` (the cloud is unreachable here): the names Neo's config holds are what is
+    asked for, with the dataset type, and the downloaded folders are what the tasks read."""
+    import wandb
+
+    asked: list[tuple[str, str]] = []
+
+    class Artifact:
+        def __init__(self, folder: Path) -> None:
+            self.folder = folder
+
+        def download(self) -> str:
+            return str(self.folder)
+
+    class Api:
+        def artifact(self, name: str, type: str) -> Artifact:  # noqa: A002
+            asked.append((name, type))
+            folder = tmp_path / "downloads" / name.rsplit("/", 1)[1].replace(":", "_")
+            folder.mkdir(parents=True, exist_ok=True)
+            return Artifact(folder)
+
+    monkeypatch.setattr(wandb, "Api", Api)
+    monkeypatch.setenv("WANDB_MODE", "online")
+    cfg = load_config(config(tmp_path))
+    folders, _ = resolve_mtbench_dirs(cfg, "en")
+    assert asked == [("wandb-japan/llm-leaderboard/mtbench_en_question:v0", "dataset"),
+                     ("wandb-japan/llm-leaderboard/mtbench_en_referenceanswer:v0", "dataset"),
+                     ("wandb-japan/llm-leaderboard/mtbench_en_prompt:v0", "dataset")]  # fmt: skip
+    assert folders["questions"] == tmp_path / "downloads" / "mtbench_en_question_v0"
+    (tmp_path / "downloads" / "jaster_v11" / "jaster" / "1.2.6" / "evaluation" / "test").mkdir(parents=True)
+    assert resolve_dataset_dir(cfg).parts[-4:] == ("jaster", "1.2.6", "evaluation", "test")

@@ -99,3 +99,31 @@ def test_a_blend_only_run_joins_two_earlier_runs_with_neo_column_names(
     clash = run(pytester, blend_cfg, tmp_path / "d", *sources, f"--blend-from={tmp_path / 'b' / 'tiny-run'}")
     assert clash.ret == pytest.ExitCode.TESTS_FAILED and "task mtbench_ja is in both" in clash.stdout.str()
     assert load(tmp_path / "d" / "blended" / "leaderboard.json")["meta"]["complete"] is False
+
+
+def test_run_chain_takes_a_task_from_an_offline_wandb_run_and_evaluates_the_rest(
+    pytester: pytest.Pytester, make_config: Callable[..., Path], tmp_path: Path, offline_wandb: None
+) -> None:
+    judge = ScriptedJudge()
+    with serve(judge) as url:
+        mt = {"max_new_token": 8, "custom_conv_template": True, "dataset": DATASET,
+              "judge": {"api": "openai_compatible", "model": "j", "base_url": url}}  # fmt: skip
+        logged = {"entity": "me", "project": "nejumi", "run_name": "tiny-run", "mode": "offline"}
+        earlier = make_config(**ONLY_JA_0SHOT, run_mt_bench_ja=True, mtbench=mt, wandb=logged)
+        run(pytester, earlier, tmp_path / "a", "-k", "mtbench_ja").assert_outcomes(passed=8)
+        wandb_dir = tmp_path / "a" / "tiny-run" / "wandb"
+        chain = make_config("chain.yaml", **ONLY_JA_0SHOT, run_mt_bench_ja=False, mtbench=mt, run_chain=True,
+                            old_runs=[{"run_path": str(wandb_dir), "tasks": ["mtbench_ja"]}])  # fmt: skip
+        result = run(pytester, chain, tmp_path / "c", "-k", "jnli")
+        result.assert_outcomes(passed=4)
+        both = run(pytester, earlier, tmp_path / "d", "-k", "mtbench_ja",
+                   f"--blend-from={tmp_path / 'a' / 'tiny-run'}@mtbench_ja")  # fmt: skip
+    row = load(tmp_path / "c" / "tiny-run" / "leaderboard.json")
+    source = load(tmp_path / "a" / "tiny-run" / "leaderboard.json")
+    mtbench = {"model_name_MTbench_ja": "tiny-random", **dict(zip(source["columns"][1:], source["data"][0][1:]))}
+    assert row["columns"][: 1 + len(mtbench)] == ["model_name", *mtbench]  # blended first, as Neo's run_chain
+    assert dict(zip(row["columns"], row["data"][0])).items() >= mtbench.items()
+    assert row["columns"][-1] == "jnli_exact_match_jaster_ja_0shot"  # then this run's evaluation
+    assert row["meta"]["blend"]["sources"] == {"mtbench_ja": str(wandb_dir)}
+    assert both.ret == pytest.ExitCode.TESTS_FAILED
+    assert "task mtbench_ja is evaluated in this run and also asked of" in both.stdout.str()

@@ -1,0 +1,185 @@
+"""Register evaluation data on W&B as dataset artifacts, as Neo's maintainers did before a leaderboard season.
+
+    python -m nejumi_plugin.upload jaster DIR --entity E --project P [--name jaster] [--alias v1.2.6 ...]
+    python -m nejumi_plugin.upload mtbench-questions|mtbench-references|mtbench-prompts DIR --entity E --project P
+        --name NAME [--alias ...] [--mode online|offline]
+
+Files are validated with the project's own loaders first; a broken file is refused (exit 2) and nothing is logged.
+jaster lands at `jaster/<version>/evaluation/{train,dev,test}/` in the artifact, so Neo's
+`dataset_dir: "/jaster/1.2.6/evaluation/test"` resolves inside it; MT-Bench files land at the artifact's root.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from .tasks.jaster.data import DataError, load_file
+from .tasks.mtbench.data import (
+    JUDGE_PROMPTS, OUTPUT_FORMATS, MtbenchDataError, find_file, load_judge_prompts, load_questions, load_references,
+)  # fmt: skip
+
+
+class UploadError(Exception):
+    """The data or the command line cannot be uploaded; the message says why."""
+
+
+def _load_prompts(path: Path) -> object:
+    prompts = load_judge_prompts(path)
+    missing = [n for n in JUDGE_PROMPTS if n not in prompts]
+    bad = [p.name for p in prompts.values() if p.output_format not in OUTPUT_FORMATS or p.type != "single"]
+    if missing or bad:
+        raise MtbenchDataError(
+            f"{path}: missing judge prompt(s) {', '.join(missing) or '-'}; with a bad output_format or type: "
+            f"{', '.join(bad) or '-'} (Neo's single-mode judging needs {', '.join(JUDGE_PROMPTS)}, type 'single')"
+        )
+    return prompts
+
+
+# subcommand -> (file names looked for in DIR, name in the artifact, loader that validates it, what it is)
+MTBENCH: dict[str, tuple[tuple[str, ...], str, Callable[[Path], object], str]] = {
+    "mtbench-questions": (("question.jsonl",), "question.jsonl", load_questions, "question file"),
+    "mtbench-references": (
+        ("gpt-4.jsonl", "reference_answer/gpt-4.jsonl"), "gpt-4.jsonl", load_references, "reference answer file",
+    ),
+    "mtbench-prompts": (("judge_prompts.jsonl",), "judge_prompts.jsonl", _load_prompts, "judge prompt file"),
+}
+SPLITS = ("train", "dev", "test")
+
+
+def jaster_layout(folder: Path) -> tuple[Path, str]:
+    """(the local `evaluation/` folder, its path in the artifact: `jaster/<version>/evaluation`) for DIR, which is
+    llm-jp-eval's version folder (holding `evaluation/`) or `evaluation/` itself."""
+    folder = folder.expanduser().resolve()
+    evaluation = folder / "evaluation" if (folder / "evaluation").is_dir() else folder
+    if not (evaluation / "test").is_dir():
+        raise UploadError(
+            f"{folder}: no evaluation/test folder; give llm-jp-eval's version folder (e.g. …/1.2.6, holding "
+            "evaluation/{train,dev,test}) or its evaluation/ folder"
+        )
+    return evaluation, f"jaster/{evaluation.parent.name}/evaluation"
+
+
+def jaster_files(evaluation: Path, prefix: str) -> dict[str, Path]:
+    """Artifact path -> local file for everything `add_dir` takes; every split's JSON file is validated."""
+    for split in SPLITS:
+        for path in sorted((evaluation / split).glob("*.json")):
+            load_file.__wrapped__(path)  # uncached: a fresh read of the file as it is now
+    tests = sorted(p.stem for p in (evaluation / "test").glob("*.json"))
+    if not tests:
+        raise UploadError(f"{evaluation / 'test'}: no *.json files; is this llm-jp-eval's evaluation layout?")
+    no_train = [n for n in tests if not (evaluation / "train" / f"{n}.json").is_file()]
+    if no_train:
+        raise UploadError(f"{evaluation / 'train'}: missing {', '.join(no_train)}.json (few-shot examples)")
+    files = sorted(p for p in evaluation.rglob("*") if p.is_file())
+    return {f"{prefix}/{p.relative_to(evaluation).as_posix()}": p for p in files}
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _mode(requested: str | None) -> str:
+    """--mode, else `WANDB_MODE`, else online with an API key and offline without one."""
+    from .sinks.wandb_sink import has_api_key
+
+    mode = requested or os.environ.get("WANDB_MODE") or ("online" if has_api_key() else "offline")
+    mode = "offline" if mode == "dryrun" else mode
+    if mode not in ("online", "offline"):
+        raise UploadError(f"W&B mode {mode!r} (from WANDB_MODE) uploads nothing; use --mode online or offline")
+    if mode == "online" and not has_api_key():
+        raise UploadError("--mode online needs a W&B API key: run `wandb login` or set WANDB_API_KEY")
+    return mode
+
+
+def upload(args: argparse.Namespace, out: Callable[[str], None] = print) -> None:
+    """Validate DIR's files, then log them as one dataset artifact with `args.alias` aliases."""
+    for value in (args.name, *args.alias):
+        if not value or any(c in value for c in "/:"):
+            raise UploadError(f"{value!r}: artifact names and aliases cannot be empty or contain '/' or ':'")
+    folder = Path(args.dir)
+    add: Callable[[Any], None]
+    if args.kind == "jaster":
+        evaluation, prefix = jaster_layout(folder)
+        files = jaster_files(evaluation, prefix)
+        extra = {"dataset_dir": f"/{prefix}/test"}
+        add = lambda art: art.add_dir(str(evaluation), name=prefix)  # noqa: E731
+    else:
+        names, target, loader, what = MTBENCH[args.kind]
+        path = find_file(folder.expanduser().resolve(), names, what, "DIR")
+        loader(path)
+        files, extra = {target: path}, {}
+        add = lambda art: art.add_file(str(path), name=target)  # noqa: E731
+    mode = _mode(args.mode)
+    try:
+        import wandb
+    except ImportError:
+        raise UploadError('uploading to W&B needs wandb: pip install "nejumi[wandb]"') from None
+    metadata = {"source": str(folder.expanduser().resolve()), "file_count": len(files), **extra,
+                "sha256": {name: _sha256(p) for name, p in files.items()}}  # fmt: skip
+    run = wandb.init(entity=args.entity, project=args.project, job_type="upload-dataset", mode=mode,
+                     name=f"upload-{args.name}", settings=wandb.Settings(console="off"))  # fmt: skip
+    try:
+        artifact = wandb.Artifact(args.name, type="dataset", metadata=metadata)
+        add(artifact)
+        run.log_artifact(artifact, aliases=list(args.alias) or None)
+        sync_dir = Path(run.dir).parent
+        version = ""
+        if mode == "online":
+            artifact.wait()
+            version = artifact.version
+    except BaseException:
+        run.finish(exit_code=1)
+        raise
+    run.finish()
+    base = f"{args.entity}/{args.project}/{args.name}"
+    out(f"{base}: dataset artifact with {len(files)} file(s) from {metadata['source']} ({mode})")
+    for alias in [version, *args.alias, "latest"]:
+        if alias:
+            out(f"  reference: {base}:{alias}")
+    if extra:
+        out(f"  config: llm_jp_eval.dataset_artifact: \"{base}:{(args.alias or ['latest'])[0]}\", "
+            f"llm_jp_eval.dataset_dir: \"{extra['dataset_dir']}\"")  # fmt: skip
+    if mode == "offline":
+        out(f"  saved offline; upload it with: wandb sync {sync_dir}")
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m nejumi_plugin.upload", description=__doc__.split("\n")[0])
+    sub = p.add_subparsers(dest="kind", required=True)
+    for kind in ("jaster", *MTBENCH):
+        s = sub.add_parser(kind, help=f"upload {'jaster' if kind == 'jaster' else MTBENCH[kind][1]}")
+        s.add_argument("dir", metavar="DIR")
+        s.add_argument("--entity", required=True)
+        s.add_argument("--project", required=True)
+        s.add_argument("--name", required=kind != "jaster", default="jaster" if kind == "jaster" else None)
+        s.add_argument("--alias", action="append", default=[], help="an alias besides 'latest' (repeatable)")
+        s.add_argument("--mode", choices=("online", "offline"), help="default: online with an API key, else offline")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line; 0 uploaded, 2 refused (message on stderr), 1 W&B failed."""
+    args = parser().parse_args(argv)
+    try:
+        upload(args)
+    except (UploadError, DataError, MtbenchDataError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    except Exception as err:  # wandb raises many types (auth, network, quota)
+        print(f"error: W&B upload failed ({type(err).__name__}: {err})", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

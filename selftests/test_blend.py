@@ -1,0 +1,121 @@
+"""Blending pieces: Neo's task tables and renaming, the request syntax, conflicts, and the W&B API source.
+
+The W&B cloud is unreachable here, so the API source runs against a stand-in for `wandb.Api` that serves recorded
+artifact contents (`run-<id>-<table>:latest` holding `<table>.table.json`, as Neo's blend_run reads them); the HTTP
+between wandb and its server is not exercised.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from nejumi_plugin.blend import (
+    BlendError,
+    BlendRequest,
+    LocalRun,
+    WandbApiRun,
+    parse_option,
+    plan,
+    renamed_block,
+    run_task,
+    task_tables,
+)
+
+BOARD = {"columns": ["model_name", "coding", "AVG"], "data": [["m", 3.0, 3.0]]}
+
+
+def test_neo_tables_and_renaming() -> None:
+    assert task_tables("jaster_ja_4_shot") == [
+        "jaster_leaderboard_table_ja_4shot", "jaster_output_table_dev_ja_4shot", "jaster_output_table_ja_4shot",
+        "jaster_radar_table_ja_4shot",
+    ]  # fmt: skip
+    assert task_tables("jaster_en_0_shot")[-1] == "jaster_output_table_en_0shot"  # no radar for en
+    assert task_tables("mtbench_en") == ["mtbench_leaderboard_table_en", "mtbench_output_table_en", "mtbench_radar_table_en"]
+    assert renamed_block("mtbench_ja", BOARD) == {"model_name_MTbench_ja": "m", "coding_MTbench_ja": 3.0,
+                                                  "AVG_MTbench_ja": 3.0}  # fmt: skip
+    assert list(renamed_block("jaster_en_4_shot", BOARD)) == [
+        "model_name_jaster_en_4shot", "coding_jaster_en_4shot", "AVG_jaster_en_4shot",
+    ]  # fmt: skip
+    assert run_task("jaster_ja_4_shot") == "jaster_ja_4shot" and run_task("mtbench_en") == "mtbench_en"
+
+
+def test_option_syntax() -> None:
+    assert parse_option("e/p/abc") == BlendRequest("e/p/abc")
+    assert parse_option("outputs/run@mtbench_ja, jaster_ja_0_shot") == BlendRequest(
+        "outputs/run", ("mtbench_ja", "jaster_ja_0_shot")
+    )
+    with pytest.raises(BlendError, match="unknown task mtbench_jp"):
+        parse_option("e/p/abc@mtbench_jp")
+
+
+def local_run(root: Path, *tables: str) -> LocalRun:
+    for name in tables:
+        path = root / "tables" / f"{name}.json"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(BOARD), encoding="utf-8")
+    return LocalRun(str(root), root)
+
+
+def test_plan_refuses_a_task_from_two_sources_or_evaluated_here(tmp_path: Path) -> None:
+    a = local_run(tmp_path / "a", "mtbench_leaderboard_table_ja", "jaster_leaderboard_table_ja_0shot")
+    b = local_run(tmp_path / "b", "mtbench_leaderboard_table_ja")
+    sources = {"a": a, "b": b}
+    assert plan([BlendRequest("a")], sources, set()) == {"jaster_ja_0_shot": "a", "mtbench_ja": "a"}
+    assert plan([BlendRequest("a")], sources, {"mtbench_ja"}) == {"jaster_ja_0_shot": "a"}  # evaluated here: skipped
+    with pytest.raises(BlendError, match="task mtbench_ja is in both a and b"):
+        plan([BlendRequest("a"), BlendRequest("b")], sources, set())
+    assert plan([BlendRequest("a", ("jaster_ja_0_shot",)), BlendRequest("b")], sources, set()) == {
+        "jaster_ja_0_shot": "a", "mtbench_ja": "b",
+    }  # fmt: skip
+    with pytest.raises(BlendError, match="task mtbench_ja is evaluated in this run and also asked of b"):
+        plan([BlendRequest("b", ("mtbench_ja",))], sources, {"mtbench_ja"})
+    with pytest.raises(BlendError, match="b: it has no jaster_leaderboard_table_ja_0shot"):
+        plan([BlendRequest("b", ("jaster_ja_0_shot",))], sources, set())
+
+
+class RecordedApi:
+    """Stands in for `wandb.Api()`: artifacts by full name, each a folder of recorded files."""
+
+    calls: list[str] = []
+
+    def __init__(self, store: dict[str, dict[str, Any]], root: Path) -> None:
+        self.store, self.root = store, root
+
+    def __call__(self) -> RecordedApi:
+        return self
+
+    def artifact(self, name: str, type: str | None = None) -> Any:  # noqa: A002 (wandb's name)
+        RecordedApi.calls.append(name)
+        if name not in self.store:
+            raise ValueError(f"artifact '{name}' not found in project")
+        folder = self.root / name.replace("/", "_").replace(":", "_")
+        folder.mkdir(parents=True, exist_ok=True)
+        for file, content in self.store[name].items():
+            (folder / file).write_text(json.dumps(content), encoding="utf-8")
+        return type_artifact(folder)
+
+
+def type_artifact(folder: Path) -> Any:
+    class Artifact:
+        def download(self) -> str:
+            return str(folder)
+
+    return Artifact()
+
+
+def test_a_wandb_run_source_reads_neos_run_table_artifacts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import wandb
+
+    store = {"e/p/run-abc123-mtbench_leaderboard_table_ja:latest": {"mtbench_leaderboard_table_ja.table.json":
+             {"columns": BOARD["columns"], "data": BOARD["data"], "_type": "table"}}}  # fmt: skip
+    monkeypatch.setattr(wandb, "Api", RecordedApi(store, tmp_path))
+    RecordedApi.calls = []
+    source = WandbApiRun("e/p/abc123")
+    assert source.has("mtbench_leaderboard_table_ja") and source.table("mtbench_leaderboard_table_ja") == BOARD
+    assert not source.has("mtbench_output_table_ja")
+    assert RecordedApi.calls == ["e/p/run-abc123-mtbench_leaderboard_table_ja:latest",
+                                 "e/p/run-abc123-mtbench_output_table_ja:latest"]  # each fetched once  # fmt: skip
