@@ -1,12 +1,7 @@
-"""Register evaluation data on W&B as dataset artifacts, as Neo's maintainers did before a leaderboard season.
-
-    python -m nejumi_plugin.upload jaster DIR --entity E --project P [--name jaster] [--alias v1.2.6 ...]
-    python -m nejumi_plugin.upload mtbench-questions|mtbench-references|mtbench-prompts DIR --entity E --project P
-        --name NAME [--alias ...] [--mode online|offline]
-
-Files are validated with the project's own loaders first; a broken file is refused (exit 2) and nothing is logged.
-jaster lands at `jaster/<version>/evaluation/{train,dev,test}/` in the artifact, so Neo's
-`dataset_dir: "/jaster/1.2.6/evaluation/test"` resolves inside it; MT-Bench files land at the artifact's root.
+"""Register evaluation data on W&B as dataset artifacts (`python -m nejumi_plugin.upload --help`), as Neo's
+maintainers did before a season. Files are checked with the project's loaders first: a broken one is refused (exit 2)
+and nothing is logged. jaster lands at `jaster/<version>/evaluation/{train,dev,test}/`, so Neo's
+`dataset_dir: "/jaster/1.2.6/evaluation/test"` resolves inside it; an MT-Bench file lands at the artifact's root.
 """
 
 from __future__ import annotations
@@ -17,7 +12,6 @@ import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 from .tasks.jaster.data import DataError, load_file
 from .tasks.mtbench.data import (
@@ -30,14 +24,15 @@ class UploadError(Exception):
 
 
 def _load_prompts(path: Path) -> object:
+    """`load_judge_prompts`, plus the checks `load_mtbench` makes: all four single-mode prompts, judgeable."""
     prompts = load_judge_prompts(path)
     missing = [n for n in JUDGE_PROMPTS if n not in prompts]
     bad = [p.name for p in prompts.values() if p.output_format not in OUTPUT_FORMATS or p.type != "single"]
-    if missing or bad:
-        raise MtbenchDataError(
-            f"{path}: missing judge prompt(s) {', '.join(missing) or '-'}; with a bad output_format or type: "
-            f"{', '.join(bad) or '-'} (Neo's single-mode judging needs {', '.join(JUDGE_PROMPTS)}, type 'single')"
-        )
+    problems = [f"missing judge prompt(s) {', '.join(missing)}"] if missing else []
+    problems += [f"judge prompt(s) {', '.join(bad)} not of type 'single' with output_format "
+                 f"{' or '.join(OUTPUT_FORMATS)}"] if bad else []  # fmt: skip
+    if problems:
+        raise MtbenchDataError(f"{path}: {'; '.join(problems)} (Neo's single-mode judging needs all four)")
     return prompts
 
 
@@ -80,14 +75,6 @@ def jaster_files(evaluation: Path, prefix: str) -> dict[str, Path]:
     return {f"{prefix}/{p.relative_to(evaluation).as_posix()}": p for p in files}
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def _mode(requested: str | None) -> str:
     """--mode, else `WANDB_MODE`, else online with an API key and offline without one."""
     from .sinks.wandb_sink import has_api_key
@@ -106,46 +93,37 @@ def upload(args: argparse.Namespace, out: Callable[[str], None] = print) -> None
     for value in (args.name, *args.alias):
         if not value or any(c in value for c in "/:"):
             raise UploadError(f"{value!r}: artifact names and aliases cannot be empty or contain '/' or ':'")
-    folder = Path(args.dir)
-    add: Callable[[Any], None]
+    folder = Path(args.dir).expanduser().resolve()
     if args.kind == "jaster":
-        evaluation, prefix = jaster_layout(folder)
-        files = jaster_files(evaluation, prefix)
-        extra = {"dataset_dir": f"/{prefix}/test"}
-        add = lambda art: art.add_dir(str(evaluation), name=prefix)  # noqa: E731
+        local, target = jaster_layout(folder)
+        files, extra = jaster_files(local, target), {"dataset_dir": f"/{target}/test"}
     else:
         names, target, loader, what = MTBENCH[args.kind]
-        path = find_file(folder.expanduser().resolve(), names, what, "DIR")
-        loader(path)
-        files, extra = {target: path}, {}
-        add = lambda art: art.add_file(str(path), name=target)  # noqa: E731
+        local = find_file(folder, names, what, "DIR")
+        loader(local)
+        files, extra = {target: local}, {}
     mode = _mode(args.mode)
     try:
         import wandb
     except ImportError:
         raise UploadError('uploading to W&B needs wandb: pip install "nejumi[wandb]"') from None
-    metadata = {"source": str(folder.expanduser().resolve()), "file_count": len(files), **extra,
-                "sha256": {name: _sha256(p) for name, p in files.items()}}  # fmt: skip
+    sha256 = {name: hashlib.sha256(p.read_bytes()).hexdigest() for name, p in files.items()}
+    metadata = {"source": str(folder), "file_count": len(files), **extra, "sha256": sha256}
     run = wandb.init(entity=args.entity, project=args.project, job_type="upload-dataset", mode=mode,
                      name=f"upload-{args.name}", settings=wandb.Settings(console="off"))  # fmt: skip
     try:
         artifact = wandb.Artifact(args.name, type="dataset", metadata=metadata)
-        add(artifact)
+        (artifact.add_dir if local.is_dir() else artifact.add_file)(str(local), name=target)
         run.log_artifact(artifact, aliases=list(args.alias) or None)
         sync_dir = Path(run.dir).parent
-        version = ""
-        if mode == "online":
-            artifact.wait()
-            version = artifact.version
+        version = artifact.wait().version if mode == "online" else ""  # offline: known after `wandb sync`
     except BaseException:
         run.finish(exit_code=1)
         raise
     run.finish()
     base = f"{args.entity}/{args.project}/{args.name}"
-    out(f"{base}: dataset artifact with {len(files)} file(s) from {metadata['source']} ({mode})")
-    for alias in [version, *args.alias, "latest"]:
-        if alias:
-            out(f"  reference: {base}:{alias}")
+    out(f"{base}: dataset artifact with {len(files)} file(s) from {folder} ({mode})")
+    out("  reference(s): " + ", ".join(f"{base}:{a}" for a in [version, *args.alias, "latest"] if a))
     if extra:
         out(f"  config: llm_jp_eval.dataset_artifact: \"{base}:{(args.alias or ['latest'])[0]}\", "
             f"llm_jp_eval.dataset_dir: \"{extra['dataset_dir']}\"")  # fmt: skip
@@ -154,10 +132,10 @@ def upload(args: argparse.Namespace, out: Callable[[str], None] = print) -> None
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m nejumi_plugin.upload", description=__doc__.split("\n")[0])
+    p = argparse.ArgumentParser(prog="python -m nejumi_plugin.upload", description="Upload evaluation data to W&B.")
     sub = p.add_subparsers(dest="kind", required=True)
     for kind in ("jaster", *MTBENCH):
-        s = sub.add_parser(kind, help=f"upload {'jaster' if kind == 'jaster' else MTBENCH[kind][1]}")
+        s = sub.add_parser(kind, help=f"upload {MTBENCH[kind][1] if kind in MTBENCH else 'evaluation/'}")
         s.add_argument("dir", metavar="DIR")
         s.add_argument("--entity", required=True)
         s.add_argument("--project", required=True)

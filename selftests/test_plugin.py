@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import sqlite3
@@ -12,27 +11,16 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 from statistics import mean
-from typing import Any
 
 import pytest
+
+from e2e import REPO, load, run_benchmarks
 
 from nejumi_plugin.metrics import score_dataset
 from nejumi_plugin.tasks.jaster.datasets import ALL_EN, ALL_JA, CATEGORIES
 
-REPO = Path(__file__).resolve().parent.parent
 JA_ITEMS = 16 * 2 * (2 + 2)  # 15 all-ja datasets + jsts, 0/4-shot, 2 test + 2 dev (test mode)
 EN_ITEMS = 57 * 2 * (1 + 1)  # MMLU subjects, 0/4-shot, 1 test + 1 dev
-
-
-def run_benchmarks(pytester: pytest.Pytester, config: Path, out: Path, *args: str) -> pytest.RunResult:
-    return pytester.runpytest_subprocess(
-        str(REPO / "benchmarks"), "--model-config", str(config), "--output-dir", str(out), "-p", "no:cacheprovider",
-        *args,
-    )  # fmt: skip
-
-
-def load(path: Path) -> Any:
-    return json.loads(path.read_text(encoding="utf-8"))
 
 
 @pytest.fixture(scope="module")

@@ -10,16 +10,10 @@ from typing import Any
 
 import pytest
 
+from e2e import load, mtbench_dataset, run_benchmarks
 from scripted_judge import ScriptedJudge, serve
 
-REPO = Path(__file__).resolve().parent.parent
-DEMO = REPO / "nejumi_plugin" / "demo_data" / "mtbench" / "ja"
-DATASET = {"ja": {key: str(DEMO) for key in ("test_question_artifacts_path", "test_referenceanswer_artifacts_path",
-                                             "judge_prompt_artifacts_path")}}  # fmt: skip
-
-
-def load(path: Path) -> Any:
-    return json.loads(path.read_text(encoding="utf-8"))
+DATASET = mtbench_dataset("ja")
 
 
 def api_config(make_config: Callable[..., Path], url: str, model: str, judge: dict[str, Any]) -> Path:
@@ -31,19 +25,12 @@ def api_config(make_config: Callable[..., Path], url: str, model: str, judge: di
     )  # fmt: skip
 
 
-def run(pytester: pytest.Pytester, config: Path, out: Path, *args: str) -> pytest.RunResult:
-    return pytester.runpytest_subprocess(
-        str(REPO / "benchmarks"), "--model-config", str(config), "--output-dir", str(out), "-p", "no:cacheprovider",
-        *args,
-    )  # fmt: skip
-
-
 def test_a_served_model_answers_jaster_and_mtbench_and_judges(
     pytester: pytest.Pytester, make_config: Callable[..., Path], tmp_path: Path, openai_server: Any
 ) -> None:
     url, model = openai_server
     judge = {"api": "openai_compatible", "base_url": url, "model": model, "max_tokens": 8}
-    result = run(pytester, api_config(make_config, url, model, judge), tmp_path / "out")
+    result = run_benchmarks(pytester, api_config(make_config, url, model, judge), tmp_path / "out")
     result.assert_outcomes(passed=16 * 4 + 8)  # jaster ja 0-shot (16 datasets x 4 items), MT-Bench ja
     run_dir = tmp_path / "out" / "tiny-run"
     board = load(run_dir / "leaderboard.json")
@@ -72,11 +59,11 @@ def test_jaster_goes_to_an_api_as_one_user_message_with_max_tokens_from_the_data
             model={"api": "vllm", "base_url": url, "pretrained_model_name_or_path": "served",
                    "api_key_env": "SERVED_KEY"},
         )  # fmt: skip
-        run(pytester, cfg, tmp_path / "out", "-k", "jnli").assert_outcomes(passed=4)
+        run_benchmarks(pytester, cfg, tmp_path / "out", "-k", "jnli").assert_outcomes(passed=4)
         bounded = make_config("bounded.yaml", run_llm_jp_eval_ja_few_shots=False, run_llm_jp_eval_en_0_shot=False,
                               run_llm_jp_eval_en_few_shots=False, llm_jp_eval={"api_max_tokens": 3},
                               model={"api": "vllm", "base_url": url, "pretrained_model_name_or_path": "served"})
-        run(pytester, bounded, tmp_path / "out2", "-k", "jnli").assert_outcomes(passed=4)
+        run_benchmarks(pytester, bounded, tmp_path / "out2", "-k", "jnli").assert_outcomes(passed=4)
     assert server.requests == 8
     for body in server.bodies:  # Neo's whole prompt as one user turn, greedy
         assert [m["role"] for m in body["messages"]] == ["user"] and body["temperature"] == 0.0

@@ -10,33 +10,17 @@ from typing import Any
 
 import pytest
 
+from e2e import DEMO_MTBENCH as DEMO, load, mtbench_dataset, run_benchmarks
 from scripted_judge import ScriptedJudge, serve
 
-REPO = Path(__file__).resolve().parent.parent
-DEMO = REPO / "nejumi_plugin" / "demo_data" / "mtbench"
 NO_JASTER = {f"run_llm_jp_eval_{lang}_{n}": False for lang in ("ja", "en") for n in ("0_shot", "few_shots")}
 
 
-def load(path: Path) -> Any:
-    return json.loads(path.read_text(encoding="utf-8"))
-
-
 def mtbench_config(make_config: Callable[..., Path], judge: dict[str, Any], languages: tuple[str, ...]) -> Path:
-    dataset = {
-        lang: {key: str(DEMO / lang) for key in ("test_question_artifacts_path", "test_referenceanswer_artifacts_path",
-                                                 "judge_prompt_artifacts_path")}
-        for lang in ("ja", "en")
-    }  # fmt: skip
+    dataset = mtbench_dataset("ja", "en")
     return make_config(
         **NO_JASTER, run_mt_bench_ja="ja" in languages, run_mt_bench_en="en" in languages,
         mtbench={"max_new_token": 8, "custom_conv_template": True, "judge": judge, "dataset": dataset},
-    )  # fmt: skip
-
-
-def run(pytester: pytest.Pytester, config: Path, out: Path, *args: str) -> pytest.RunResult:
-    return pytester.runpytest_subprocess(
-        str(REPO / "benchmarks"), "--model-config", str(config), "--output-dir", str(out), "-p", "no:cacheprovider",
-        *args,
     )  # fmt: skip
 
 
@@ -48,13 +32,13 @@ def test_scripted_judge_gives_neo_numbers_and_a_rerun_pays_nothing(
     judge = ScriptedJudge(unrated=(extraction["turns"][0],))
     with serve(judge) as url:
         cfg = mtbench_config(make_config, {"api": "openai_compatible", "model": "scripted-gpt-4", "base_url": url}, ("ja",))
-        first = run(pytester, cfg, tmp_path / "out", "-k", "mtbench")
+        first = run_benchmarks(pytester, cfg, tmp_path / "out", "-k", "mtbench")
         first.assert_outcomes(passed=8)
         # 16 judgments; 5 general turn-2 judgments asked twice ([[0]] first); extraction's turn 1 three times (-1)
         assert judge.requests == 16 + 5 + 2
         run_dir = tmp_path / "out" / "tiny-run"
         board = load(run_dir / "leaderboard.json")
-        second = run(pytester, cfg, tmp_path / "out", "-k", "mtbench_ja")
+        second = run_benchmarks(pytester, cfg, tmp_path / "out", "-k", "mtbench_ja")
         second.assert_outcomes(passed=8)
         assert judge.requests == 23  # the rerun replayed every answer and judgment from calls.sqlite
     rerun = load(run_dir / "leaderboard.json")
@@ -87,7 +71,7 @@ def test_a_real_openai_compatible_server_can_judge(
     url, model = openai_server
     cfg = mtbench_config(make_config, {"api": "openai_compatible", "model": model, "base_url": url,
                                        "max_tokens": 8}, ("ja", "en"))  # fmt: skip
-    result = run(pytester, cfg, tmp_path / "out")
+    result = run_benchmarks(pytester, cfg, tmp_path / "out")
     result.assert_outcomes(passed=16)
     run_dir = tmp_path / "out" / "tiny-run"
     board = load(run_dir / "leaderboard.json")
@@ -120,7 +104,7 @@ def test_a_broken_question_file_fails_one_item_that_names_file_and_question(
                          ("ja",))  # fmt: skip
     text = cfg.read_text(encoding="utf-8").replace(str(DEMO / "ja"), str(broken))
     cfg.write_text(text, encoding="utf-8")
-    result = run(pytester, cfg, tmp_path / "out")
+    result = run_benchmarks(pytester, cfg, tmp_path / "out")
     result.assert_outcomes(failed=1)
     out = result.stdout.str()
     assert "test_mtbench_ja[mtbench_ja-data-error]" in out
@@ -135,7 +119,7 @@ def test_two_workers_give_the_same_numbers(
     judge = ScriptedJudge()
     with serve(judge) as url:
         cfg = mtbench_config(make_config, {"api": "openai_compatible", "model": "j", "base_url": url}, ("ja", "en"))
-        run(pytester, cfg, tmp_path / "out", "-n", "2").assert_outcomes(passed=16)
+        run_benchmarks(pytester, cfg, tmp_path / "out", "-n", "2").assert_outcomes(passed=16)
     board = load(tmp_path / "out" / "tiny-run" / "leaderboard.json")
     # ja and en alike: 3 reference-based categories at 3, 5 others at 7
     assert board["data"][0][board["columns"].index("AVG_MTbench_ja")] == 5.5

@@ -5,30 +5,16 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from nejumi_plugin.wandb_offline import read_offline_run
+from e2e import load, mtbench_dataset, run_benchmarks
 from scripted_judge import ScriptedJudge, serve
 
-REPO = Path(__file__).resolve().parent.parent
-DEMO = REPO / "nejumi_plugin" / "demo_data" / "mtbench" / "ja"
 ONLY_JA_0SHOT = {"run_llm_jp_eval_ja_few_shots": False, "run_llm_jp_eval_en_0_shot": False,
                  "run_llm_jp_eval_en_few_shots": False}  # fmt: skip
-DATASET = {"ja": {key: str(DEMO) for key in ("test_question_artifacts_path", "test_referenceanswer_artifacts_path",
-                                             "judge_prompt_artifacts_path")}}  # fmt: skip
-
-
-def load(path: Path) -> Any:
-    return json.loads(path.read_text(encoding="utf-8"))
-
-
-def run(pytester: pytest.Pytester, config: Path, out: Path, *args: str) -> pytest.RunResult:
-    return pytester.runpytest_subprocess(
-        str(REPO / "benchmarks"), "--model-config", str(config), "--output-dir", str(out), "-p", "no:cacheprovider",
-        *args,
-    )  # fmt: skip
+DATASET = mtbench_dataset("ja")
 
 
 @pytest.fixture
@@ -53,7 +39,7 @@ def test_an_offline_run_reads_back_with_every_table_and_no_secret(
             mtbench={"max_new_token": 8, "custom_conv_template": True, "dataset": DATASET,
                      "judge": {"api": "openai_compatible", "model": "j", "base_url": secret_url}},
         )  # fmt: skip
-        result = run(pytester, cfg, tmp_path / "out", "-k", "jnli or mtbench_ja")
+        result = run_benchmarks(pytester, cfg, tmp_path / "out", "-k", "jnli or mtbench_ja")
     result.assert_outcomes(passed=4 + 8)
     result.stdout.fnmatch_lines(["*W&B: saved offline in *(no W&B API key*upload it later with: wandb sync *"])
     run_dir = tmp_path / "out" / "tiny-run"
@@ -78,12 +64,12 @@ def test_a_blend_only_run_joins_two_earlier_runs_with_neo_column_names(
         mt = {"max_new_token": 8, "custom_conv_template": True, "dataset": DATASET,
               "judge": {"api": "openai_compatible", "model": "j", "base_url": url}}  # fmt: skip
         cfg = make_config(**ONLY_JA_0SHOT, run_mt_bench_ja=True, mtbench=mt)
-        run(pytester, cfg, tmp_path / "a", "-k", "jnli").assert_outcomes(passed=4)
-        run(pytester, cfg, tmp_path / "b", "-k", "mtbench_ja").assert_outcomes(passed=8)
+        run_benchmarks(pytester, cfg, tmp_path / "a", "-k", "jnli").assert_outcomes(passed=4)
+        run_benchmarks(pytester, cfg, tmp_path / "b", "-k", "mtbench_ja").assert_outcomes(passed=8)
     first, second = (load(tmp_path / d / "tiny-run" / "leaderboard.json") for d in "ab")
     blend_cfg = make_config("blend.yaml", new_run={"entity": "me", "project": "nejumi", "run_name": "blended"})
     sources = [f"--blend-from={tmp_path / d / 'tiny-run'}" for d in "ab"]
-    result = run(pytester, blend_cfg, tmp_path / "c", *sources)
+    result = run_benchmarks(pytester, blend_cfg, tmp_path / "c", *sources)
     assert result.ret == 0, result.stdout.str()
     blended = load(tmp_path / "c" / "blended" / "leaderboard.json")
     jaster = dict(zip(first["columns"][1:], first["data"][0][1:]))  # already `<column>_jaster_ja_0shot`
@@ -96,7 +82,7 @@ def test_a_blend_only_run_joins_two_earlier_runs_with_neo_column_names(
                                                     "mtbench_ja": str(tmp_path / "b" / "tiny-run")}}  # fmt: skip
     tables = {p.stem for p in (tmp_path / "c" / "blended" / "tables").glob("*.json")}
     assert {"jaster_output_table_ja_0shot", "mtbench_output_table_ja", "mtbench_radar_table_ja"} <= tables
-    clash = run(pytester, blend_cfg, tmp_path / "d", *sources, f"--blend-from={tmp_path / 'b' / 'tiny-run'}")
+    clash = run_benchmarks(pytester, blend_cfg, tmp_path / "d", *sources, f"--blend-from={tmp_path / 'b' / 'tiny-run'}")
     assert clash.ret == pytest.ExitCode.TESTS_FAILED and "task mtbench_ja is in both" in clash.stdout.str()
     assert load(tmp_path / "d" / "blended" / "leaderboard.json")["meta"]["complete"] is False
 
@@ -110,13 +96,13 @@ def test_run_chain_takes_a_task_from_an_offline_wandb_run_and_evaluates_the_rest
               "judge": {"api": "openai_compatible", "model": "j", "base_url": url}}  # fmt: skip
         logged = {"entity": "me", "project": "nejumi", "run_name": "tiny-run", "mode": "offline"}
         earlier = make_config(**ONLY_JA_0SHOT, run_mt_bench_ja=True, mtbench=mt, wandb=logged)
-        run(pytester, earlier, tmp_path / "a", "-k", "mtbench_ja").assert_outcomes(passed=8)
+        run_benchmarks(pytester, earlier, tmp_path / "a", "-k", "mtbench_ja").assert_outcomes(passed=8)
         wandb_dir = tmp_path / "a" / "tiny-run" / "wandb"
         chain = make_config("chain.yaml", **ONLY_JA_0SHOT, run_mt_bench_ja=False, mtbench=mt, run_chain=True,
                             old_runs=[{"run_path": str(wandb_dir), "tasks": ["mtbench_ja"]}])  # fmt: skip
-        result = run(pytester, chain, tmp_path / "c", "-k", "jnli")
+        result = run_benchmarks(pytester, chain, tmp_path / "c", "-k", "jnli")
         result.assert_outcomes(passed=4)
-        both = run(pytester, earlier, tmp_path / "d", "-k", "mtbench_ja",
+        both = run_benchmarks(pytester, earlier, tmp_path / "d", "-k", "mtbench_ja",
                    f"--blend-from={tmp_path / 'a' / 'tiny-run'}@mtbench_ja")  # fmt: skip
     row = load(tmp_path / "c" / "tiny-run" / "leaderboard.json")
     source = load(tmp_path / "a" / "tiny-run" / "leaderboard.json")
