@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from .backends.base import Backend, BackendError, Completion, GenerationRequest
 from .store import CallStore, call_key
@@ -56,7 +57,8 @@ class Engine:
                 if isinstance(completion, BackendError):  # this request alone failed: nothing stored, rerun retries
                     log.error("%s", completion)
                     self.stats.failed += len(unique[key])
-                else:
+                else:  # when it was made travels with it (Neo's `tstamp`), the same when replayed later
+                    completion = replace(completion, extra={**completion.extra, "created": round(time.time(), 3)})
                     self.calls.put(key, self.identity, batch[index], completion)
                     self.stats.generated += 1
                     self.stats.output_tokens += completion.output_tokens or 0

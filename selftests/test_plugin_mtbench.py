@@ -38,11 +38,13 @@ def test_scripted_judge_gives_neo_numbers_and_a_rerun_pays_nothing(
         assert judge.requests == 16 + 5 + 2
         run_dir = tmp_path / "out" / "tiny-run"
         board = load(run_dir / "leaderboard.json")
+        first_output = (run_dir / "tables" / "mtbench_output_table_ja.json").read_bytes()
         second = run_benchmarks(pytester, cfg, tmp_path / "out", "-k", "mtbench_ja")
         second.assert_outcomes(passed=8)
         assert judge.requests == 23  # the rerun replayed every answer and judgment from calls.sqlite
     rerun = load(run_dir / "leaderboard.json")
     assert rerun["data"] == board["data"]
+    assert (run_dir / "tables" / "mtbench_output_table_ja.json").read_bytes() == first_output  # tstamps included
     assert rerun["meta"]["mtbench"]["mtbench_ja"]["judge_calls_made"] == 0
     columns = [f"{c}_MTbench_ja" for c in ("coding", "extraction", "humanities", "math", "reasoning", "roleplay",
                                            "stem", "writing", "AVG")]  # fmt: skip

@@ -150,7 +150,7 @@ class MtbenchRunner:
             rows.append(dict(zip(OUTPUT_COLUMNS, (
                 case.question_id, question.category, answer_id, self.options.model_id, question.turns[turn - 1],
                 answers[turn - 1].text, [self.options.judge.model, match.prompt.name], match.user_prompt(),
-                verdict.judgment, verdict.score, turn, time.time(),
+                verdict.judgment, verdict.score, turn, _made_at(verdict),
             ))))  # fmt: skip
         return {
             "key": case.key,
@@ -167,3 +167,9 @@ class MtbenchRunner:
             },
             "rows": rows,
         }
+
+
+def _made_at(verdict: Verdict) -> float:
+    """Neo's `tstamp`: when the judgment was made (stored with it, so a rerun or a replay gives the same value)."""
+    last = verdict.replies[-1] if verdict.replies else None
+    return float(last.extra.get("created", time.time())) if last is not None else time.time()
