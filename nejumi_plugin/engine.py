@@ -29,6 +29,7 @@ class Engine:
     calls: CallStore
     progress: Callable[[int, int], None] | None = None  # (generated so far, to generate) after each completion
     stats: EngineStats = field(default_factory=EngineStats)
+    replay: bool = False  # answer only from the CallStore: the backend is never asked (`--replay`)
 
     @property
     def identity(self) -> Mapping[str, object]:
@@ -44,6 +45,11 @@ class Engine:
         self.stats.cached += len(results)
         missing = [name for name in requests if name not in results]
         if not missing:
+            return results
+        if self.replay:
+            for name in missing:
+                results[name] = BackendError(f"--replay: {name} has no stored call in {self.calls.path}")
+            self.stats.failed += len(missing)
             return results
         # identical requests (same prompt twice) are generated once
         unique: dict[str, list[str]] = {}

@@ -55,6 +55,8 @@ class NejumiSession:
     progress: Callable[[int, int], None] | None = None
     selected: dict[str, list[Case]] = field(default_factory=lambda: defaultdict(list))
     blends: list[BlendRequest] = field(default_factory=list)  # earlier runs to take tasks from
+    replay: bool = False  # answer only from stored calls (`--replay`)
+    call_cache: Path | None = None  # a CallStore shared between runs (`--call-cache`)
     _mtbench: dict[str, MtbenchData] = field(default_factory=dict)
     _mtbench_runners: dict[str, MtbenchRunner] = field(default_factory=dict)
 
@@ -93,12 +95,13 @@ class NejumiSession:
 
     @cached_property
     def calls(self) -> CallStore:
-        return CallStore(self.run_dir / "calls.sqlite")
+        return CallStore(self.call_cache or self.run_dir / "calls.sqlite")
 
     @cached_property
     def engine(self) -> Engine:
         """The evaluated model (loaded at its first generation: a fully cached rerun never loads it)."""
-        return Engine(model_backend(self.cfg, self.model_path), self.calls, progress=self.progress)
+        backend = model_backend(self.cfg, self.model_path)
+        return Engine(backend, self.calls, progress=self.progress, replay=self.replay)
 
     @cached_property
     def mtbench_engine(self) -> Engine:
@@ -108,7 +111,9 @@ class NejumiSession:
         if self.cfg.model.api:
             return jaster
         backend = mtbench_backend(self.cfg, self.model_path, jaster.backend)
-        return jaster if backend is jaster.backend else Engine(backend, self.calls, progress=self.progress)
+        if backend is jaster.backend:
+            return jaster
+        return Engine(backend, self.calls, progress=self.progress, replay=self.replay)
 
     @cached_property
     def judge_engine(self) -> Engine:
@@ -116,7 +121,7 @@ class NejumiSession:
         judge = self.cfg.mtbench.judge
         path = resolve_local_model(self.cfg, judge.model) if judge.api == "hf" else judge.model
         loaded = tuple(self.__dict__[name].backend for name in ("mtbench_engine", "engine") if name in self.__dict__)
-        return Engine(judge_backend(self.cfg, path, loaded), self.calls, progress=self.progress)
+        return Engine(judge_backend(self.cfg, path, loaded), self.calls, progress=self.progress, replay=self.replay)
 
     @cached_property
     def results(self) -> ResultStore:
@@ -235,6 +240,7 @@ class NejumiSession:
             "config_hash": self.cfg.config_hash,
             "testmode": self.cfg.testmode,
             "jaster_add_special_tokens": self.cfg.llm_jp_eval.add_special_tokens,
+            "replay": self.replay,
             "versions": versions,
             "started_at": self.started_at,
             "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),

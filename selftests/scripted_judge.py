@@ -19,9 +19,12 @@ from typing import Any
 
 
 class ScriptedJudge:
-    def __init__(self, unrated: tuple[str, ...] = (), delay_s: float = 0.0) -> None:
+    def __init__(self, unrated: tuple[str, ...] = (), delay_s: float = 0.0, hold_after: int | None = None) -> None:
         self.unrated = unrated
         self.delay_s = delay_s  # each answer takes this long (concurrency checks)
+        self.hold_after = hold_after  # after this many answers, requests wait unanswered (a client killed meanwhile)
+        self.holding = threading.Event()  # set while a request is held
+        self.release = threading.Event()
         self.asked: Counter[str] = Counter()
         self.lock = threading.Lock()
         self.in_flight = 0
@@ -62,6 +65,15 @@ def _handler(judge: ScriptedJudge) -> type[BaseHTTPRequestHandler]:
             with judge.lock:
                 judge.bodies.append(body)
                 judge.headers.append(dict(self.headers))
+                hold = judge.hold_after is not None and judge.requests >= judge.hold_after
+            if hold:  # never answered: the client is killed while it waits
+                judge.holding.set()
+                judge.release.wait(timeout=120)
+                try:
+                    self.send_error(503)
+                except OSError:  # the client is gone, as intended
+                    pass
+                return
             judge.enter()
             try:
                 time.sleep(judge.delay_s)

@@ -82,3 +82,12 @@ def test_a_request_that_fails_alone_fails_alone_and_is_not_stored(tmp_path: Path
     out = engine.answer({"a": req("bad"), "b": req("good"), "c": req("bad")})
     assert isinstance(out["a"], BackendError) and out["a"] is out["c"] and out["b"].text == "good"
     assert len(store) == 1 and engine.stats.failed == 2 and engine.stats.generated == 1
+
+
+def test_replay_never_asks_the_backend(tmp_path: Path) -> None:
+    store = CallStore(tmp_path / "calls.sqlite")
+    Engine(EchoBackend(), store).answer({"a": req("x")})
+    backend = EchoBackend()
+    out = Engine(backend, store, replay=True).answer({"a": req("x"), "b": req("y")})
+    assert out["a"].text == "X" and backend.seen == []
+    assert isinstance(out["b"], BackendError) and str(out["b"]).startswith("--replay: b has no stored call in")
