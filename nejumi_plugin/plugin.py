@@ -17,6 +17,7 @@ from .tasks.jaster.cases import JasterCase, enabled_settings
 from .tasks.mtbench.cases import MtbenchCase, enabled_languages
 from .sinks.terminal import live_progress
 from .sinks.wandb_sink import target_problem
+from .store import StoreError
 from .tasks.jaster.datasets import expand_target
 
 SESSION_KEY = pytest.StashKey[NejumiSession]()
@@ -108,6 +109,10 @@ def pytest_configure(config: pytest.Config) -> None:
         problem = target_problem(cfg, session.wandb_target)
         if problem:
             raise pytest.UsageError(problem)
+        try:
+            session.check_stores()
+        except StoreError as err:
+            raise pytest.UsageError(str(err)) from None
         report = RunReport(session)
         config.stash[REPORT_KEY] = report
         config.pluginmanager.register(report, "nejumi-report")

@@ -21,7 +21,7 @@ from .config import ConfigError, RunConfig
 from .data_source import resolve_dataset_dir, resolve_local_model, resolve_model_path, resolve_mtbench_dirs
 from .engine import Engine
 from .sinks.wandb_sink import WandbTarget
-from .store import CallStore, ResultStore
+from .store import CallStore, ResultStore, StoreError
 from .tasks.jaster import cases as jaster_cases
 from .tasks.jaster.cases import JasterCase
 from .tasks.jaster.data import DataError, JasterLayout
@@ -35,7 +35,9 @@ from .tasks.mtbench.judge import JudgeSettings
 from .tasks.mtbench.rating import MAX_JUDGE_CALLS
 from .tasks.mtbench.runner import MtbenchOptions, MtbenchRunner, QuestionError
 
-CASE_ERRORS = (SampleError, QuestionError, BackendError, ConfigError, DataError, TemplateError, MtbenchDataError)
+CASE_ERRORS = (
+    SampleError, QuestionError, BackendError, ConfigError, DataError, TemplateError, MtbenchDataError, StoreError,
+)
 
 
 def safe_run_name(name: str) -> str:
@@ -175,6 +177,12 @@ class NejumiSession:
             runner = MtbenchRunner(self.mtbench_data(language), self.mtbench_engine, self.judge_engine, options)
             self._mtbench_runners[language] = runner
         return self._mtbench_runners[language]
+
+    def check_stores(self) -> None:
+        """Open the run's existing stores once: a damaged one is reported before any item runs (StoreError)."""
+        for path in (self.call_cache or self.run_dir / "calls.sqlite", self.run_dir / "results.sqlite"):
+            if path.exists():
+                (CallStore if path.name != "results.sqlite" else ResultStore)(path).close()
 
     def key_problems(self, jaster: bool, mtbench: bool) -> list[str]:
         """What is missing for the API calls these tasks will make (a key, an endpoint): said before any item runs."""

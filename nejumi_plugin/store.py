@@ -18,18 +18,30 @@ from typing import Any
 from .backends.base import Completion, GenerationRequest
 
 
+class StoreError(Exception):
+    """A store file that cannot be trusted (damaged, truncated, not a store); the message names it."""
+
+
 def _connect(path: Path, attempts: int = 300) -> sqlite3.Connection:
     path.parent.mkdir(parents=True, exist_ok=True)
     conn = sqlite3.connect(path, timeout=60, isolation_level=None)  # autocommit: each write is durable at once
-    for attempt in range(attempts):
-        try:  # switching to WAL does not wait on the busy timeout: workers opening a new store together retry
-            conn.execute("PRAGMA journal_mode=WAL")
-            break
-        except sqlite3.OperationalError as err:
-            if "locked" not in str(err) or attempt == attempts - 1:
-                raise
-            time.sleep(0.05)
-    conn.execute("PRAGMA synchronous=NORMAL")
+    try:
+        for attempt in range(attempts):
+            try:  # switching to WAL does not wait on the busy timeout: workers opening a new store together retry
+                conn.execute("PRAGMA journal_mode=WAL")
+                break
+            except sqlite3.OperationalError as err:
+                if "locked" not in str(err) or attempt == attempts - 1:
+                    raise
+                time.sleep(0.05)
+        conn.execute("PRAGMA synchronous=NORMAL")
+        problems = [row[0] for row in conn.execute("PRAGMA quick_check")]
+    except sqlite3.DatabaseError as err:  # "file is not a database", "database disk image is malformed"
+        conn.close()
+        raise StoreError(f"{path}: not a usable store ({err}); move it aside to start afresh") from None
+    if problems != ["ok"]:
+        conn.close()
+        raise StoreError(f"{path}: the store is damaged ({'; '.join(problems[:3])}); move it aside to start afresh")
     return conn
 
 

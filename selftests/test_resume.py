@@ -125,3 +125,15 @@ def test_a_shared_call_cache_serves_a_new_run_directory(
     assert not (tmp_path / "second" / "run" / "calls.sqlite").exists()
     first, second = (load(tmp_path / out / "run" / "leaderboard.json") for out in ("first", "second"))
     assert first["data"] == second["data"]
+
+
+def test_a_damaged_store_stops_the_run_before_any_item(
+    tmp_path: Path, tiny_model_dir: Path, tiny_jaster_dir: Path
+) -> None:
+    cfg = config(tmp_path / "config.yaml", "http://127.0.0.1:9/v1", tiny_model_dir, tiny_jaster_dir)
+    store = tmp_path / "out" / "run" / "calls.sqlite"
+    store.parent.mkdir(parents=True)
+    store.write_bytes(b"half a database" * 300)
+    done = subprocess.run(command(cfg, tmp_path / "out"), capture_output=True, text=True, timeout=600)
+    assert done.returncode == pytest.ExitCode.USAGE_ERROR
+    assert f"{store}: not a usable store" in done.stderr and "move it aside" in done.stderr

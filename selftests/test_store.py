@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -72,3 +73,19 @@ def _open_and_write(path: Path, i: int, barrier: Any, errors: Any) -> None:
         store.close()
     except Exception as err:  # reported to the parent test
         errors.put(repr(err))
+
+
+@pytest.mark.parametrize("damage", ["garbage", "truncated"])
+def test_a_damaged_store_is_reported_not_used(tmp_path: Path, damage: str) -> None:
+    from nejumi_plugin.store import StoreError
+
+    path = tmp_path / "calls.sqlite"
+    store = CallStore(path)
+    for i in range(200):
+        store.put(f"k{i}", {"m": 1}, req(f"prompt {i} " * 20), Completion("x" * 200, 0.1))
+    store.close()
+    sqlite3.connect(path).execute("PRAGMA wal_checkpoint(TRUNCATE)").connection.close()
+    data = path.read_bytes()
+    path.write_bytes(b"not a database at all" * 100 if damage == "garbage" else data[: len(data) // 2])
+    with pytest.raises(StoreError, match=rf"{path}: (not a usable store|the store is damaged).*move it aside"):
+        CallStore(path)
