@@ -180,9 +180,10 @@ class NejumiSession:
 
     def check_stores(self) -> None:
         """Open the run's existing stores once: a damaged one is reported before any item runs (StoreError)."""
-        for path in (self.call_cache or self.run_dir / "calls.sqlite", self.run_dir / "results.sqlite"):
+        calls = self.call_cache or self.run_dir / "calls.sqlite"
+        for kind, path in ((CallStore, calls), (ResultStore, self.run_dir / "results.sqlite")):
             if path.exists():
-                (CallStore if path.name != "results.sqlite" else ResultStore)(path).close()
+                kind(path).close()
 
     def key_problems(self, jaster: bool, mtbench: bool) -> list[str]:
         """What is missing for the API calls these tasks will make (a key, an endpoint): said before any item runs."""
