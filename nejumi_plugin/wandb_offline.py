@@ -185,23 +185,25 @@ def read_offline_run(path: Path) -> OfflineRun:
             for item in rec.run.config.update:
                 _set(run.config, item)
         elif kind == "config":
-            for item in rec.config.update:
-                _set(run.config, item)
-            for item in rec.config.remove:
-                _remove(run.config, item)
+            _apply(run.config, rec.config)
         elif kind == "history":
             row: dict[str, Any] = {}
             for item in rec.history.item:
                 _set(row, item)
             run.history.append(row)
         elif kind == "summary":
-            for item in rec.summary.update:
-                _set(run.summary, item)
-            for item in rec.summary.remove:
-                _remove(run.summary, item)
+            _apply(run.summary, rec.summary)
         elif kind == "artifact":
             art = rec.artifact
             files = [entry.path for entry in art.manifest.contents]
             run.artifacts.append({"name": art.name, "type": art.type, "aliases": list(art.aliases), "files": files})
     run.config.pop("_wandb", None)
     return run
+
+
+def _apply(target: dict[str, Any], record: Any) -> None:
+    """A config or summary record: its updates, then its removals."""
+    for item in record.update:
+        _set(target, item)
+    for item in record.remove:
+        _remove(target, item)
