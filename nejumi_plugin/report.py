@@ -155,6 +155,7 @@ class RunReport:
             complete=self.complete and not self.blend_failed, items=self.counts(), tasks=tasks,
             mtbench=self.mtbench_meta(), usage=usage_summary(self.records.values()),
             blend={"sources": extra.provenance} if self.session.blends else None,
+            provenance=self.session.provenance({r["task"] for r in self.records.values()}),
         )
         tables = {name: tbl for task in [*self.tasks, *self.mtbench] for name, tbl in task.tables.items()}
         tables.update(extra.tables)  # the pulled tables are logged again under their names, as Neo's blend_run does

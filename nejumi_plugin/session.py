@@ -120,10 +120,15 @@ class NejumiSession:
     @cached_property
     def judge_engine(self) -> Engine:
         """The MT-Bench judge; its calls go to the same CallStore."""
-        judge = self.cfg.mtbench.judge
-        path = resolve_local_model(self.cfg, judge.model) if judge.api == "hf" else judge.model
         loaded = tuple(self.__dict__[name].backend for name in ("mtbench_engine", "engine") if name in self.__dict__)
-        return Engine(judge_backend(self.cfg, path, loaded), self.calls, progress=self.progress, replay=self.replay)
+        backend = judge_backend(self.cfg, self.judge_path, loaded)
+        return Engine(backend, self.calls, progress=self.progress, replay=self.replay)
+
+    @property
+    def judge_path(self) -> str:
+        """The judge's model: a local folder for `api: hf` (like the evaluated model's), else the API's name."""
+        judge = self.cfg.mtbench.judge
+        return resolve_local_model(self.cfg, judge.model) if judge.api == "hf" else judge.model
 
     @cached_property
     def results(self) -> ResultStore:
@@ -255,6 +260,20 @@ class NejumiSession:
             "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             **extra,
         }
+
+    def provenance(self, tasks: set[str]) -> dict[str, Any]:
+        """Backends (identities only: nothing is loaded or called), the harness commit and the MT-Bench files'
+        digests, for the tasks this run evaluated."""
+        from .provenance import provenance
+
+        mtbench = sorted(t.removeprefix("mtbench_") for t in tasks if t.startswith("mtbench_"))
+        try:
+            model = model_backend(self.cfg, self.model_path).identity() if tasks else None
+            judge = judge_backend(self.cfg, self.judge_path).identity() if mtbench else None
+            files = {lang: self.mtbench_data(lang).files for lang in mtbench}
+        except (ConfigError, MtbenchDataError, OSError):
+            return provenance(None, None, {})
+        return provenance(model, judge, files)
 
     def close(self) -> None:
         for name in ("judge_engine", "mtbench_engine", "engine", "calls", "results"):

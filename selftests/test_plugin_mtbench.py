@@ -3,6 +3,7 @@ OpenAI-compatible server (`transformers serve`)."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -51,6 +52,12 @@ def test_scripted_judge_gives_neo_numbers_and_a_rerun_pays_nothing(
     assert board["columns"] == ["model_name", *columns]
     # coding/math/reasoning (4, 2) -> 3; extraction: turn 1 unparsable (-1, dropped), turn 2 6; the others (8, 6) -> 7
     assert board["data"] == [["tiny-random", 3.0, 6.0, 7.0, 3.0, 3.0, 7.0, 7.0, 7.0, 43 / 8]]
+    provenance = board["meta"]["provenance"]
+    assert provenance["judge_backend"] == {"backend": "openai", "provider": "openai_compatible", "model": "scripted-gpt-4",
+                                           "base_url": url, "endpoint": "chat"}  # fmt: skip
+    assert provenance["model_backend"]["backend"] == "hf" and provenance["model_backend"]["fingerprint"]
+    questions = provenance["mtbench_files"]["ja"]["questions"]
+    assert questions["sha256"] == hashlib.sha256((DEMO / "ja" / "question.jsonl").read_bytes()).hexdigest()
     meta = board["meta"]["mtbench"]["mtbench_ja"]
     assert meta["parse_failures"] == 1 and meta["judge_calls"] == 23 and meta["judge_calls_made"] == 23
     assert meta["show_result"] == pytest.approx(
