@@ -94,18 +94,12 @@ class RunReport:
     def row(self, blended: Sequence[tuple[str, Mapping[str, Any]]] = ()) -> dict[str, Any]:
         """The one-row leaderboard: blended blocks first (as Neo's run_chain), then jaster, `*_MTbench_ja`,
         `*_MTbench_en` (Neo's task order)."""
-        row = leaderboard_row(self.session.cfg.model_name, [])
-        for _, block in blended:
-            row["columns"] += list(block)
-            row["data"][0] += list(block.values())
         live = leaderboard_row(self.session.cfg.model_name, self.tasks)
-        row["columns"] += live["columns"][1:]
-        row["data"][0] += live["data"][0][1:]
-        for mt in self.mtbench:
-            block = mtbench.leaderboard_columns(mt.leaderboard, mt.language)
-            row["columns"] += list(block)
-            row["data"][0] += list(block.values())
-        return row
+        blocks = [*(block for _, block in blended), dict(zip(live["columns"][1:], live["data"][0][1:]))]
+        blocks += [mtbench.leaderboard_columns(mt.leaderboard, mt.language) for mt in self.mtbench]
+        columns = [live["columns"][0], *(column for block in blocks for column in block)]
+        values = [live["data"][0][0], *(value for block in blocks for value in block.values())]
+        return {"columns": columns, "data": [values]}
 
     def judge_note(self) -> str:
         judge = self.session.cfg.mtbench.judge
