@@ -118,6 +118,13 @@ def pytest_configure(config: pytest.Config) -> None:
         config.pluginmanager.register(report, "nejumi-report")
 
 
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """xdist workers: hand their backend call counts to the controller (it writes the invocation's record)."""
+    nejumi = session.config.stash.get(SESSION_KEY, None)
+    if nejumi is not None and hasattr(session.config, "workeroutput"):
+        session.config.workeroutput["nejumi_calls"] = nejumi.call_counts()
+
+
 def pytest_unconfigure(config: pytest.Config) -> None:
     if SESSION_KEY in config.stash:
         config.stash[SESSION_KEY].close()

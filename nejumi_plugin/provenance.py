@@ -35,12 +35,16 @@ def file_digests(paths: Mapping[str, str | Path]) -> dict[str, dict[str, str]]:
 
 
 def provenance(
-    model: Mapping[str, Any] | None, judge: Mapping[str, Any] | None, mtbench_files: Mapping[str, Mapping[str, str]]
+    model: Mapping[str, Any] | None,
+    judge: Mapping[str, Any] | None,
+    mtbench_files: Mapping[str, Mapping[str, str | Path]],
+    jaster_files: Mapping[str, str | Path],
 ) -> dict[str, Any]:
     """The `meta.provenance` block of `leaderboard.json`."""
     return {
         "harness_commit": harness_commit(),
         "model_backend": dict(model) if model else None,
         "judge_backend": dict(judge) if judge else None,
+        "jaster_files": file_digests(jaster_files),
         "mtbench_files": {lang: file_digests(files) for lang, files in mtbench_files.items()},
     }

@@ -13,9 +13,10 @@ from .aggregate.jaster import JasterTaskTables, build_task_tables, leaderboard_r
 from .aggregate.usage import usage_summary
 from .blend import Blended, BlendError, blend
 from .benchmark import DATA_ERROR_TASK
+from .invocation import CallCounts, add_counts, append_invocation, measuring_invocations
 from .session import NejumiSession
 from .sinks.files import write_run
-from .sinks.terminal import summary_lines
+from .sinks.terminal import calls_line, summary_lines
 from .sinks.wandb_sink import log_run
 from .tasks.jaster.cases import enabled_settings
 from .tasks.mtbench.cases import enabled_languages
@@ -35,11 +36,18 @@ class RunReport:
         self.written = False
         self.notes: list[str] = []  # said at the end of the summary (W&B, blending)
         self.blend_failed = False
+        self.worker_calls: CallCounts = {}  # backend calls made and served in the xdist workers
+
+    def calls(self) -> CallCounts:
+        """This invocation's backend calls: the workers' under xdist, else this process's own."""
+        return add_counts(add_counts({}, self.worker_calls), self.session.call_counts())
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_testnodedown(self, node: Any, error: Any) -> None:
-        """xdist: every worker collects the same items; keep the count they report."""
-        self.expected = getattr(node, "workeroutput", {}).get("nejumi_expected", self.expected)
+        """xdist: every worker collects the same items (keep the count they report) and counts its own calls."""
+        output = getattr(node, "workeroutput", {})
+        self.expected = output.get("nejumi_expected", self.expected)
+        add_counts(self.worker_calls, output.get("nejumi_calls", {}))
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         props = report.user_properties
@@ -69,8 +77,11 @@ class RunReport:
             "expected": sum(self.expected.values()),
             "scored": len(self.records),
             "failed": sum(self.failed.values()),
-            "from_cache": sum(1 for r in self.records.values() if r.get("cached")),
         }
+
+    def from_cache(self) -> int:
+        """Items whose every call the CallStore served in this invocation."""
+        return sum(1 for r in self.records.values() if r.get("cached"))
 
     def build(self) -> None:
         """Neo's tables for every jaster task that has scored samples, and the one-row leaderboard."""
@@ -116,7 +127,6 @@ class RunReport:
                 "show_result": mt.show_result,
                 "parse_failures": mt.parse_failures,
                 "judge_calls": mt.judge_calls,
-                "judge_calls_made": mt.judge_calls_made,
                 "judge": {"api": judge.api, "model": judge.model},
             }
             for mt in self.mtbench
@@ -145,15 +155,25 @@ class RunReport:
         row = self.row(extra.blocks)
         tasks = {t.setting.task: {"complete": t.complete} for t in self.tasks}
         tasks.update({mt.task: {"complete": mt.complete} for mt in self.mtbench})
+        run_dir = self.session.run_dir
+        complete = self.complete and not self.blend_failed
+        append_invocation(run_dir, self.session.invocation(
+            self.calls(), exit=_exit_name(exitstatus), complete=complete,
+            items={**self.counts(), "from_cache": self.from_cache()},
+        ))  # fmt: skip
         meta = self.session.meta(
-            complete=self.complete and not self.blend_failed, items=self.counts(), tasks=tasks,
+            complete=complete, items=self.counts(), tasks=tasks,
             mtbench=self.mtbench_meta(), usage=usage_summary(self.records.values()),
             blend={"sources": extra.provenance} if self.session.blends else None,
-            provenance=self.session.provenance({r["task"] for r in self.records.values()}),
+            provenance=self.session.provenance(
+                {r["task"] for r in self.records.values()},
+                {r["row"]["target_dataset"] for r in self.records.values() if "row" in r},
+            ),
+            invocations=measuring_invocations(run_dir),
         )
         tables = {name: tbl for task in [*self.tasks, *self.mtbench] for name, tbl in task.tables.items()}
         tables.update(extra.tables)  # the pulled tables are logged again under their names, as Neo's blend_run does
-        write_run(self.session.run_dir, tables, {**row, "meta": meta})  # the run directory first: W&B cannot lose it
+        write_run(run_dir, tables, {**row, "meta": meta})  # the run directory first: W&B cannot lose it
         self.written = True
         log_run(self.session.cfg, self.session.run_dir, tables, row, self.session.wandb_target, self.notes.append)
         if extra.provenance:
@@ -170,5 +190,12 @@ class RunReport:
         lines = summary_lines(
             self.tasks, self.mtbench, str(self.session.run_dir), self.complete, self.counts(), self.judge_note()
         )
-        for line in [*lines, *self.notes]:
+        for line in [*lines, calls_line(self.calls(), self.session.replay), *self.notes]:
             terminalreporter.write_line(line)
+
+
+def _exit_name(status: int) -> str:
+    try:
+        return pytest.ExitCode(status).name.lower()
+    except ValueError:
+        return str(status)

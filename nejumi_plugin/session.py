@@ -20,6 +20,7 @@ from .benchmark import DATA_ERROR_TASK, Benchmark, BrokenCase, Case, module_grou
 from .config import ConfigError, RunConfig
 from .data_source import resolve_dataset_dir, resolve_local_model, resolve_model_path, resolve_mtbench_dirs
 from .engine import Engine
+from .invocation import CallCounts, call_counts
 from .sinks.wandb_sink import WandbTarget
 from .store import CallStore, ResultStore, StoreError
 from .tasks.jaster import cases as jaster_cases
@@ -237,7 +238,8 @@ class NejumiSession:
         item.user_properties.append(("nejumi", record))
 
     def meta(self, **extra: Any) -> dict[str, Any]:
-        """What the leaderboard row was measured with."""
+        """What the leaderboard row was measured with: only what the config and the stored calls determine, so that
+        a replay writes the same bytes (this invocation's own facts go to `runs.jsonl`)."""
         from importlib.metadata import PackageNotFoundError, version
 
         versions = {}
@@ -254,26 +256,45 @@ class NejumiSession:
             "config_hash": self.cfg.config_hash,
             "testmode": self.cfg.testmode,
             "jaster_add_special_tokens": self.cfg.llm_jp_eval.add_special_tokens,
-            "replay": self.replay,
             "versions": versions,
-            "started_at": self.started_at,
-            "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             **extra,
         }
 
-    def provenance(self, tasks: set[str]) -> dict[str, Any]:
-        """Backends (identities only: nothing is loaded or called), the harness commit and the MT-Bench files'
-        digests, for the tasks this run evaluated."""
+    def call_counts(self) -> CallCounts:
+        """Backend calls this process made and the CallStore served, per role (model, judge)."""
+        names = (("model", "engine"), ("model", "mtbench_engine"), ("judge", "judge_engine"))
+        return call_counts((role, self.__dict__[name]) for role, name in names if name in self.__dict__)
+
+    def invocation(self, calls: CallCounts, **extra: Any) -> dict[str, Any]:
+        """This invocation's line of `runs.jsonl` (see `invocation`)."""
+        return {
+            "started_at": self.started_at,
+            "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "replay": self.replay,
+            "call_cache": str(self.call_cache) if self.call_cache else None,
+            "calls": calls,
+            **extra,
+        }
+
+    def provenance(self, tasks: set[str], datasets: set[str]) -> dict[str, Any]:
+        """Backends (identities only: nothing is loaded or called), the harness commit and the digests of the data
+        files (every split of each jaster dataset scored; the MT-Bench files), for the tasks this run evaluated."""
         from .provenance import provenance
 
         mtbench = sorted(t.removeprefix("mtbench_") for t in tasks if t.startswith("mtbench_"))
         try:
             model = model_backend(self.cfg, self.model_path).identity() if tasks else None
             judge = judge_backend(self.cfg, self.judge_path).identity() if mtbench else None
-            files = {lang: self.mtbench_data(lang).files for lang in mtbench}
+            mtbench_files = {lang: self.mtbench_data(lang).files for lang in mtbench}
+            jaster_files = {
+                f"{split}/{name}.json": path
+                for name in sorted(datasets)
+                for split in ("test", "dev", "train")
+                if (path := self.layout.path(name, split)).exists()
+            }
         except (ConfigError, MtbenchDataError, OSError):
-            return provenance(None, None, {})
-        return provenance(model, judge, files)
+            return provenance(None, None, {}, {})
+        return provenance(model, judge, mtbench_files, jaster_files)
 
     def close(self) -> None:
         for name in ("judge_engine", "mtbench_engine", "engine", "calls", "results"):

@@ -8,6 +8,8 @@ from typing import Any
 
 import pytest
 
+from nejumi_plugin.invocation import read_invocations as invocations  # noqa: F401  (re-exported for the tests)
+
 REPO = Path(__file__).resolve().parent.parent
 DEMO_MTBENCH = REPO / "nejumi_plugin" / "demo_data" / "mtbench"
 MTBENCH_FILE_KEYS = ("test_question_artifacts_path", "test_referenceanswer_artifacts_path", "judge_prompt_artifacts_path")

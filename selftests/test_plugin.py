@@ -14,7 +14,7 @@ from statistics import mean
 
 import pytest
 
-from e2e import REPO, load, run_benchmarks
+from e2e import REPO, invocations, load, run_benchmarks
 
 from nejumi_plugin.metrics import score_dataset
 from nejumi_plugin.tasks.jaster.datasets import ALL_EN, ALL_JA, CATEGORIES
@@ -108,7 +108,13 @@ def test_leaderboard_json_row_and_meta(full_run: Path) -> None:
     assert "NLI_jaster_ja_0shot" in lb["columns"] and "jsts_pearson_jaster_ja_4shot" in lb["columns"]
     meta = lb["meta"]
     assert meta["complete"] is True  # (a prompt repeated inside one dataset is generated once, not "from cache")
-    assert meta["items"] == {"expected": JA_ITEMS + EN_ITEMS, "scored": JA_ITEMS + EN_ITEMS, "failed": 0, "from_cache": 0}
+    assert meta["items"] == {"expected": JA_ITEMS + EN_ITEMS, "scored": JA_ITEMS + EN_ITEMS, "failed": 0}
+    (measured,) = meta["invocations"]  # the one invocation that made the calls, as runs.jsonl has it
+    assert measured == invocations(full_run)[0] and measured["replay"] is False and measured["exit"] == "ok"
+    assert measured["items"]["from_cache"] == 0 and measured["calls"]["model"]["served"] == 0
+    assert measured["calls"]["model"]["made"] > 0 and measured["started_at"] <= measured["finished_at"]
+    files = meta["provenance"]["jaster_files"]
+    assert {"test/jnli.json", "dev/jnli.json", "train/jnli.json", "test/mmlu_en_anatomy.json"} <= set(files)
     assert len(meta["config_hash"]) == 64 and meta["jaster_add_special_tokens"] is False
 
 
@@ -160,7 +166,12 @@ def test_resume_generates_nothing_twice(pytester: pytest.Pytester, make_config: 
     result = run_benchmarks(pytester, cfg, out, "-k", "jnli or jamp")
     result.assert_outcomes(passed=16)
     meta = load(out / "tiny-run" / "leaderboard.json")["meta"]
-    assert meta["items"] == {"expected": 16, "scored": 16, "failed": 0, "from_cache": 8}
+    assert meta["items"] == {"expected": 16, "scored": 16, "failed": 0}
+    first, second = invocations(out / "tiny-run")
+    assert second["items"]["from_cache"] == 8 and second["calls"]["model"]["served"] == 8
+    assert first["calls"]["model"]["made"] + second["calls"]["model"]["made"] <= 16
+    assert meta["invocations"] == [first, second]  # both made calls: the row rests on both
+    result.stdout.fnmatch_lines(["calls: model * made, 8 from the store"])
 
 
 def test_interrupted_run_keeps_its_generations(make_config: Callable, tmp_path: Path) -> None:
@@ -191,7 +202,7 @@ def test_interrupted_run_keeps_its_generations(make_config: Callable, tmp_path: 
     rerun = subprocess.run(cmd, cwd=tmp_path, capture_output=True, text=True, timeout=600)
     assert rerun.returncode == 0, rerun.stdout[-3000:]
     meta = load(out / "tiny-run" / "leaderboard.json")["meta"]
-    assert meta["complete"] and meta["items"]["from_cache"] >= kept
+    assert meta["complete"] and invocations(out / "tiny-run")[-1]["items"]["from_cache"] >= kept
 
 
 @pytest.mark.parametrize(

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from e2e import DEMO_MTBENCH as DEMO, load, mtbench_dataset, run_benchmarks
+from e2e import DEMO_MTBENCH as DEMO, invocations, load, mtbench_dataset, run_benchmarks
 from scripted_judge import ScriptedJudge, serve
 
 NO_JASTER = {f"run_llm_jp_eval_{lang}_{n}": False for lang in ("ja", "en") for n in ("0_shot", "few_shots")}
@@ -46,7 +46,10 @@ def test_scripted_judge_gives_neo_numbers_and_a_rerun_pays_nothing(
     rerun = load(run_dir / "leaderboard.json")
     assert rerun["data"] == board["data"]
     assert (run_dir / "tables" / "mtbench_output_table_ja.json").read_bytes() == first_output  # tstamps included
-    assert rerun["meta"]["mtbench"]["mtbench_ja"]["judge_calls_made"] == 0
+    first_run, rerun_run = invocations(run_dir)
+    assert first_run["calls"]["judge"]["made"] == 23 and rerun_run["calls"]["judge"] == {
+        "made": 0, "served": 23, "failed": 0, "output_tokens": 0}
+    assert rerun == board  # the rerun made no call: the same bytes, meta included
     columns = [f"{c}_MTbench_ja" for c in ("coding", "extraction", "humanities", "math", "reasoning", "roleplay",
                                            "stem", "writing", "AVG")]  # fmt: skip
     assert board["columns"] == ["model_name", *columns]
@@ -59,7 +62,7 @@ def test_scripted_judge_gives_neo_numbers_and_a_rerun_pays_nothing(
     questions = provenance["mtbench_files"]["ja"]["questions"]
     assert questions["sha256"] == hashlib.sha256((DEMO / "ja" / "question.jsonl").read_bytes()).hexdigest()
     meta = board["meta"]["mtbench"]["mtbench_ja"]
-    assert meta["parse_failures"] == 1 and meta["judge_calls"] == 23 and meta["judge_calls_made"] == 23
+    assert meta["parse_failures"] == 1 and meta["judge_calls"] == 23
     assert meta["show_result"] == pytest.approx(
         {"turn1": 44 / 7, "turn2": 4.5, "average": 80 / 15, "n_rows_used": 15, "n_rows_dropped_minus1": 1}
     )

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 import yaml
 
-from e2e import REPO, load, mtbench_dataset
+from e2e import REPO, invocations, load, mtbench_dataset
 from scripted_judge import ScriptedJudge, serve
 
 SELECT = ("-k", "jnli or mtbench_ja")  # 4 jaster items, 8 MT-Bench questions: 4 + 16 answers, 21 judge calls
@@ -89,18 +89,26 @@ def test_a_killed_run_resumes_without_asking_anything_twice(
     assert server.requests == distinct  # every distinct request answered exactly once over both runs
     resumed = load(run_dir / "leaderboard.json")
     assert resumed["columns"] == board["columns"] and resumed["data"] == board["data"]
+    same = ("complete", "items", "tasks", "mtbench", "usage", "testmode")  # not the paths and ports of this test
+    assert {k: resumed["meta"][k] for k in same} == {k: board["meta"][k] for k in same}
+    (record,) = resumed["meta"]["invocations"]  # the killed invocation left no record: SIGKILL gives no chance
+    made = sum(calls["made"] for calls in record["calls"].values())
+    assert made == distinct - kill_after and sum(c["served"] for c in record["calls"].values()) >= kill_after
 
 
 def test_replay_rebuilds_the_run_from_its_calls_and_names_a_missing_one(reference: Any) -> None:
-    board, _, run_dir, cfg = reference  # its server is gone: replay must not need it
+    _, distinct, run_dir, cfg = reference  # its server is gone: replay must not need it
     tables = {p.name: p.read_bytes() for p in (run_dir / "tables").glob("*.json")}
+    original = (run_dir / "leaderboard.json").read_bytes()
     started = time.perf_counter()
     replay = subprocess.run(command(cfg, run_dir.parent, "--replay"), capture_output=True, text=True, timeout=600)
     wall = time.perf_counter() - started
     assert replay.returncode == 0, replay.stdout[-3000:]
     assert {p.name: p.read_bytes() for p in (run_dir / "tables").glob("*.json")} == tables  # byte for byte
-    replayed = load(run_dir / "leaderboard.json")
-    assert replayed["data"] == board["data"] and replayed["meta"]["replay"] is True
+    assert (run_dir / "leaderboard.json").read_bytes() == original  # meta included
+    replayed = invocations(run_dir)[-1]
+    assert replayed["replay"] is True and all(calls["made"] == 0 for calls in replayed["calls"].values())
+    assert sum(calls["served"] for calls in replayed["calls"].values()) == distinct
     print(f"replay wall time: {wall:.1f} s")
     with sqlite3.connect(run_dir / "calls.sqlite") as conn:
         conn.execute("DELETE FROM calls WHERE rowid = (SELECT rowid FROM calls WHERE request LIKE '%前提%' LIMIT 1)")
@@ -137,3 +145,33 @@ def test_a_damaged_store_stops_the_run_before_any_item(
     done = subprocess.run(command(cfg, tmp_path / "out"), capture_output=True, text=True, timeout=600)
     assert done.returncode == pytest.ExitCode.USAGE_ERROR
     assert f"{store}: not a usable store" in done.stderr and "move it aside" in done.stderr
+
+
+def test_ctrl_c_under_concurrency_keeps_every_answer_it_paid_for(
+    reference: Any, tmp_path: Path, tiny_model_dir: Path, tiny_jaster_dir: Path
+) -> None:
+    """Ctrl-C while four requests are in flight: they are awaited and stored, the row is written marked incomplete,
+    and the rerun asks only what was never answered."""
+    board, distinct, _, _ = reference
+    server = ScriptedJudge(delay_s=0.5)
+    with serve(server) as url:
+        cfg = config(tmp_path / "config.yaml", url, tiny_model_dir, tiny_jaster_dir)
+        spec = yaml.safe_load(cfg.read_text(encoding="utf-8"))
+        spec["model"]["concurrency"] = 4
+        cfg.write_text(yaml.safe_dump(spec, allow_unicode=True), encoding="utf-8")
+        run_dir = tmp_path / "out" / "run"
+        proc = subprocess.Popen(command(cfg, tmp_path / "out"), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                text=True)  # fmt: skip
+        deadline = time.monotonic() + 120
+        while not (stored_calls(run_dir) >= 6 and server.in_flight >= 2):
+            assert time.monotonic() < deadline and proc.poll() is None, "no point with requests in flight"
+            time.sleep(0.02)
+        os.kill(proc.pid, signal.SIGINT)
+        output, _ = proc.communicate(timeout=60)
+        assert server.in_flight == 0 and server.requests == stored_calls(run_dir) < distinct, output[-3000:]
+        partial = load(run_dir / "leaderboard.json")
+        assert partial["meta"]["complete"] is False and invocations(run_dir)[-1]["exit"] == "interrupted"
+        again = subprocess.run(command(cfg, tmp_path / "out"), capture_output=True, text=True, timeout=600)
+    assert again.returncode == 0, again.stdout[-3000:]
+    assert server.requests == distinct  # nothing asked twice, the answers in flight at Ctrl-C included
+    assert load(run_dir / "leaderboard.json")["data"] == board["data"]

@@ -85,7 +85,6 @@ class MtbenchTaskTables:
     show_result: dict[str, float | int] = field(default_factory=dict)
     parse_failures: int = 0  # judgments scored -1: no rating could be read after the retries
     judge_calls: int = 0  # judge answers behind the judgments (retries included)
-    judge_calls_made: int = 0  # of which were made in this run (the rest were replayed from the CallStore)
     complete: bool = True
 
     @property
@@ -112,5 +111,4 @@ def build_task_tables(language: str, records: Sequence[Mapping[str, Any]], model
     out.show_result = show_result(rows)
     out.parse_failures = sum(1 for row in rows if row["score"] == -1)
     out.judge_calls = sum(int(r.get("judge_calls", 0)) for r in records)
-    out.judge_calls_made = sum(int(r.get("judge_calls_made", 0)) for r in records)
     return out

@@ -16,7 +16,7 @@ import os
 import threading
 import time
 from collections.abc import Iterator, Sequence
-from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -79,6 +79,19 @@ class _RequestFailed(Exception):
     def __init__(self, error: BackendError) -> None:
         super().__init__(str(error))
         self.error = error
+
+
+def _finished(done: set[Future], pending: dict[Future, int]) -> Iterator[tuple[int, Completion | BackendError]]:
+    """The results of the `done` futures (removed from `pending`): answers and per-request failures."""
+    for future in done:
+        index = pending.pop(future)
+        if future.cancelled():
+            continue
+        error = future.exception()
+        if isinstance(error, _RequestFailed):
+            yield index, error.error
+        elif not isinstance(error, _Cancelled):  # the failure that cancelled it follows
+            yield index, future.result()
 
 
 class _Health:
@@ -194,17 +207,21 @@ class ApiBackend:
             self._client = self._make_client(self._key)
         abort, health = threading.Event(), _Health()  # abort: the call fails as a whole, or the caller stopped
         pool = ThreadPoolExecutor(max_workers=max(1, self.settings.concurrency), thread_name_prefix="api")
+        pending = {pool.submit(self._call, i, r, abort, health): i for i, r in enumerate(requests)}
         try:
-            pending = {pool.submit(self._call, i, r, abort, health): i for i, r in enumerate(requests)}
             while pending:
                 done, _ = wait(pending, return_when=FIRST_COMPLETED)
-                for future in done:
-                    index = pending.pop(future)
-                    error = future.exception()
-                    if isinstance(error, _RequestFailed):
-                        yield index, error.error
-                    elif not isinstance(error, _Cancelled):  # the failure that cancelled it follows
-                        yield index, future.result()
+                yield from _finished(done, pending)
+        except KeyboardInterrupt:  # Ctrl-C: send nothing more, but keep (and hand over) the answers being paid for
+            abort.set()
+            for future in pending:
+                future.cancel()
+            running = sum(1 for future in pending if not future.cancelled())
+            log.warning("interrupted: waiting for %d request(s) in flight to %s (Ctrl-C again drops them)",
+                        running, self.where())  # fmt: skip
+            done, _ = wait(pending)
+            yield from _finished(done, pending)
+            raise
         finally:
             abort.set()
             pool.shutdown(wait=True, cancel_futures=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import statistics
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import pytest
 
@@ -44,6 +44,16 @@ def summary_lines(
     if not lines:
         lines = ["nothing was scored", ""]
     return [*lines, f"results: {run_dir} ({state})"]
+
+
+def calls_line(calls: Mapping[str, Mapping[str, int]], replay: bool) -> str:
+    """How many backend calls this invocation made and how many the CallStore served (the rest of the run's
+    history is in `runs.jsonl`)."""
+    parts = [
+        f"{role} {c['made']} made, {c['served']} from the store" + (f", {c['failed']} failed" if c["failed"] else "")
+        for role, c in calls.items()
+    ]
+    return "calls: " + ("; ".join(parts) or "none") + (" (replay)" if replay else "")
 
 
 def jaster_lines(tasks: Sequence[JasterTaskTables]) -> list[str]:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from nejumi_plugin.aggregate.jaster import JasterTaskTables
 from nejumi_plugin.aggregate.mtbench import MtbenchTaskTables
-from nejumi_plugin.sinks.terminal import summary_lines
+from nejumi_plugin.sinks.terminal import calls_line, summary_lines
 from nejumi_plugin.tasks.jaster.cases import JasterSetting
 
-COUNTS = {"expected": 4, "scored": 4, "failed": 0, "from_cache": 0}
+COUNTS = {"expected": 4, "scored": 4, "failed": 0}
 
 
 def test_summary_has_one_column_per_task_and_folds_mmlu_subjects() -> None:
@@ -33,3 +33,10 @@ def test_mtbench_grid_shows_neo_scores_show_result_and_the_judge() -> None:
     assert [line.split()[-1] for line in lines[2:5]] == ["4.7500", "3.0000", "6.5000"]  # AVG first
     assert "show_result turn2" in lines[6] and lines[6].endswith("5.0000")
     assert lines[8].split()[-1] == "2" and lines[9] == "judge: hf tiny (a local model)"
+
+
+def test_calls_line_says_what_was_made_and_what_the_store_served() -> None:
+    calls = {"model": {"made": 3, "served": 5, "failed": 0, "output_tokens": 9},
+             "judge": {"made": 0, "served": 2, "failed": 1, "output_tokens": 0}}  # fmt: skip
+    assert calls_line(calls, False) == "calls: model 3 made, 5 from the store; judge 0 made, 2 from the store, 1 failed"
+    assert calls_line({}, True) == "calls: none (replay)"

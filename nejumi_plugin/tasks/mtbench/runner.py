@@ -159,7 +159,6 @@ class MtbenchRunner:
             "question_id": case.question_id,
             "category": question.category,
             "judge_calls": sum(v.calls for v in verdicts if isinstance(v, Verdict)),
-            "judge_calls_made": sum(v.made for v in verdicts if isinstance(v, Verdict)),
             "cached": all(a.cached for a in answers) and not any(isinstance(v, Verdict) and v.made for v in verdicts),
             "usage": {
                 "model": token_usage(a.reply for a in answers),
