@@ -19,6 +19,8 @@ class EngineStats:
     generated: int = 0
     failed: int = 0
     output_tokens: int = 0
+    seconds: float = 0.0  # waiting for the backend to generate (its model's loading excluded)
+    load_s: float = 0.0  # loading the backend's model (a local model loads at its first generation)
 
 
 @dataclass
@@ -57,6 +59,7 @@ class Engine:
             unique.setdefault(keys[name], []).append(name)
         order = list(unique)
         batch = [requests[unique[key][0]] for key in order]
+        loaded_before, started = getattr(self.backend, "load_s", 0.0), time.perf_counter()
         try:
             for done, (index, completion) in enumerate(self.backend.generate(batch), start=1):
                 key = order[index]
@@ -78,6 +81,10 @@ class Engine:
                 if name not in results:
                     results[name] = err
                     self.stats.failed += 1
+        finally:
+            loading = getattr(self.backend, "load_s", 0.0) - loaded_before
+            self.stats.load_s += loading
+            self.stats.seconds += time.perf_counter() - started - loading
         return results
 
     def close(self) -> None:

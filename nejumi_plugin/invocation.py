@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -18,18 +19,30 @@ from .engine import Engine
 
 RUNS_LOG = "runs.jsonl"
 COUNTS = ("made", "served", "failed", "output_tokens")
+PHASES = ("load", "generate", "judge", "score", "report")
 
 CallCounts = dict[str, dict[str, int]]  # role ("model", "judge") -> {"made", "served", "failed", "output_tokens"}
+
+
+@dataclass
+class ProcessStats:
+    """What one process (the only one, or an xdist worker) did: its calls and its seconds per phase."""
+
+    calls: CallCounts = field(default_factory=dict)
+    phases_s: dict[str, float] = field(default_factory=dict)
+
+    def add(self, other: ProcessStats | Mapping[str, Any]) -> ProcessStats:
+        """Add another process's stats (a worker's, sent as a plain dict) into these."""
+        more = other if isinstance(other, ProcessStats) else ProcessStats(**other)
+        add_counts(self.calls, more.calls)
+        add_phases(self.phases_s, more.phases_s)
+        return self
 
 
 def call_counts(engines: Iterable[tuple[str, Engine]]) -> CallCounts:
     """Calls per role over distinct engines (the jaster and MT-Bench answers may share one)."""
     counts: CallCounts = {}
-    seen: set[int] = set()
-    for role, engine in engines:
-        if id(engine) in seen:
-            continue
-        seen.add(id(engine))
+    for role, engine in _distinct(engines):
         s = engine.stats
         add_counts(counts, {role: {"made": s.generated, "served": s.cached, "failed": s.failed,
                                    "output_tokens": s.output_tokens}})  # fmt: skip
@@ -43,6 +56,49 @@ def add_counts(total: CallCounts, more: Mapping[str, Mapping[str, int]]) -> Call
         for name in COUNTS:
             mine[name] += int(counts.get(name, 0))
     return total
+
+
+def phase_seconds(engines: Iterable[tuple[str, Engine]], items_s: float) -> dict[str, float]:
+    """Where one process's time went: loading models, generating answers, judging, and scoring (the items' time
+    that was not spent waiting for a backend)."""
+    phases = dict.fromkeys(PHASES, 0.0)
+    waited = 0.0
+    for role, engine in _distinct(engines):
+        s = engine.stats
+        phases["load"] += s.load_s
+        phases["judge" if role == "judge" else "generate"] += s.seconds
+        waited += s.load_s + s.seconds
+    phases["score"] = max(0.0, items_s - waited)
+    return phases
+
+
+def add_phases(total: dict[str, float], more: Mapping[str, float]) -> dict[str, float]:
+    for name in PHASES:
+        total[name] = total.get(name, 0.0) + float(more.get(name, 0.0))
+    return total
+
+
+def throughput(calls: CallCounts, phases: Mapping[str, float], samples: int, wall_s: float) -> dict[str, Any]:
+    """The invocation's throughput record: tokens the evaluated model generated, samples scored, seconds per
+    phase (summed over xdist workers) and rates."""
+    tokens = calls.get("model", {}).get("output_tokens", 0)
+    generate = phases.get("generate", 0.0)
+    return {
+        "generated_tokens": tokens,
+        "samples": samples,
+        "wall_s": round(wall_s, 3),
+        "phases_s": {name: round(phases.get(name, 0.0), 3) for name in PHASES},
+        "tokens_per_s": round(tokens / generate, 2) if generate > 0 else None,
+        "samples_per_s": round(samples / wall_s, 3) if wall_s > 0 else None,
+    }
+
+
+def _distinct(engines: Iterable[tuple[str, Engine]]) -> Iterator[tuple[str, Engine]]:
+    seen: set[int] = set()
+    for role, engine in engines:
+        if id(engine) not in seen:
+            seen.add(id(engine))
+            yield role, engine
 
 
 def calls_made(record: Mapping[str, Any]) -> int:

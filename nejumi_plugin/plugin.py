@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +12,7 @@ import pytest
 from .blend import BlendError, blend_requests
 from .benchmark import BENCHMARK_ATTR, CASE_PARAM, BrokenCase, case_of, is_benchmark, module_group
 from .config import ConfigError, load_config
+from .gate import parse_bounds
 from .report import RunReport
 from .session import NejumiSession
 from .tasks.jaster.cases import JasterCase, enabled_settings
@@ -46,6 +48,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--call-cache",
         metavar="PATH",
         help="a calls.sqlite shared between runs (keyed by model identity and request), instead of the run's own",
+    )
+    group.addoption(
+        "--fail-under",
+        metavar="KEY=BOUND[,...]",
+        help="fail the session when a leaderboard score is below its bound, e.g. jnli=0.55,AVG_jaster=0.4 (a key is "
+        "a column name, its leading name parts, or a glob; adds to report.fail_under)",
     )
     group.addoption(
         "--blend-from",
@@ -96,10 +104,14 @@ def pytest_configure(config: pytest.Config) -> None:
     except BlendError as err:
         raise pytest.UsageError(str(err)) from None
     cache = config.getoption("call_cache")
+    try:
+        bounds = {**cfg.report.fail_under, **parse_bounds(config.getoption("fail_under") or {})}
+    except ValueError as err:
+        raise pytest.UsageError(f"--fail-under: {err}") from None
     session = NejumiSession(
         cfg, output_dir, batch_per_module=worker, progress=None if worker else live_progress(config), blends=blends,
         replay=config.getoption("replay"),
-        call_cache=Path(config.invocation_params.dir, cache).resolve() if cache else None,
+        call_cache=Path(config.invocation_params.dir, cache).resolve() if cache else None, bounds=bounds,
     )  # fmt: skip
     config.stash[SESSION_KEY] = session
     if getattr(config.option, "dist", "no") != "no" and not worker:  # xdist's controller collects nothing itself
@@ -122,7 +134,7 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     """xdist workers: hand their backend call counts to the controller (it writes the invocation's record)."""
     nejumi = session.config.stash.get(SESSION_KEY, None)
     if nejumi is not None and hasattr(session.config, "workeroutput"):
-        session.config.workeroutput["nejumi_calls"] = nejumi.call_counts()
+        session.config.workeroutput["nejumi_stats"] = asdict(nejumi.process_stats())
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

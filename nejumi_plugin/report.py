@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -12,8 +14,10 @@ from .aggregate import mtbench
 from .aggregate.jaster import JasterTaskTables, build_task_tables, leaderboard_row
 from .aggregate.usage import usage_summary
 from .blend import Blended, BlendError, blend
+from .aggregate.intervals import intervals_meta, run_intervals
 from .benchmark import DATA_ERROR_TASK
-from .invocation import CallCounts, add_counts, append_invocation, measuring_invocations
+from .gate import check_bounds
+from .invocation import ProcessStats, append_invocation, measuring_invocations
 from .session import NejumiSession
 from .sinks.files import write_run
 from .sinks.terminal import calls_line, summary_lines
@@ -36,18 +40,19 @@ class RunReport:
         self.written = False
         self.notes: list[str] = []  # said at the end of the summary (W&B, blending)
         self.blend_failed = False
-        self.worker_calls: CallCounts = {}  # backend calls made and served in the xdist workers
+        self.violations: list[str] = []  # scores under their `--fail-under` / `report.fail_under` bound
+        self.worker_stats = ProcessStats()  # calls and phase times of the xdist workers
 
-    def calls(self) -> CallCounts:
-        """This invocation's backend calls: the workers' under xdist, else this process's own."""
-        return add_counts(add_counts({}, self.worker_calls), self.session.call_counts())
+    def stats(self) -> ProcessStats:
+        """This invocation's calls and phase times: the workers' under xdist, else this process's own."""
+        return ProcessStats().add(self.worker_stats).add(self.session.process_stats())
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_testnodedown(self, node: Any, error: Any) -> None:
         """xdist: every worker collects the same items (keep the count they report) and counts its own calls."""
         output = getattr(node, "workeroutput", {})
         self.expected = output.get("nejumi_expected", self.expected)
-        add_counts(self.worker_calls, output.get("nejumi_calls", {}))
+        self.worker_stats.add(output.get("nejumi_stats", {}))
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         props = report.user_properties
@@ -150,38 +155,63 @@ class RunReport:
         if not (self.expected or self.records or self.failed or self.session.blends):
             return  # no benchmark item was selected, nothing to blend
         self.interrupted = exitstatus == pytest.ExitCode.INTERRUPTED
+        reporting = time.perf_counter()
         self.build()
         extra = self.blended()
         row = self.row(extra.blocks)
-        tasks = {t.setting.task: {"complete": t.complete} for t in self.tasks}
-        tasks.update({mt.task: {"complete": mt.complete} for mt in self.mtbench})
-        run_dir = self.session.run_dir
-        complete = self.complete and not self.blend_failed
+        tables = {name: tbl for task in [*self.tasks, *self.mtbench] for name, tbl in task.tables.items()}
+        tables.update(extra.tables)  # the pulled tables are logged again under their names, as Neo's blend_run does
+        run_dir, complete = self.session.run_dir, self.complete and not self.blend_failed
+        stats = self.stats()
+        stats.phases_s["report"] = time.perf_counter() - reporting  # building the tables (not writing them)
         append_invocation(run_dir, self.session.invocation(
-            self.calls(), exit=_exit_name(exitstatus), complete=complete,
+            stats, len(self.records), exit=_exit_name(exitstatus), complete=complete,
             items={**self.counts(), "from_cache": self.from_cache()},
         ))  # fmt: skip
-        meta = self.session.meta(
+        write_run(run_dir, tables, {**row, "meta": self.meta(complete, extra, tables)})  # first: W&B cannot lose it
+        self.written = True
+        media = self.write_report()
+        log_run(self.session.cfg, run_dir, tables, row, self.session.wandb_target, self.notes.append, media)
+        if extra.provenance:
+            self.notes.append("blended: " + ", ".join(f"{t} from {s}" for t, s in extra.provenance.items()))
+        self.violations = check_bounds(row["columns"], row["data"][0], self.session.bounds)
+        if self.blend_failed or self.violations:
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED  # an incomplete row, or a score under its bound
+        elif self.session.blend_only and exitstatus == pytest.ExitCode.NO_TESTS_COLLECTED:
+            session.exitstatus = pytest.ExitCode.OK  # a blend-only run evaluates nothing by design
+
+    def meta(self, complete: bool, extra: Blended, tables: Mapping[str, Any]) -> dict[str, Any]:
+        """The row's meta: what the config and the stored calls determine (see `invocation`)."""
+        settings = self.session.cfg.report
+        b, seed = settings.bootstrap_samples, settings.bootstrap_seed
+        tasks = {t.setting.task: {"complete": t.complete} for t in self.tasks}
+        tasks.update({mt.task: {"complete": mt.complete} for mt in self.mtbench})
+        return self.session.meta(
             complete=complete, items=self.counts(), tasks=tasks,
             mtbench=self.mtbench_meta(), usage=usage_summary(self.records.values()),
             blend={"sources": extra.provenance} if self.session.blends else None,
+            intervals=intervals_meta(run_intervals(tables, b=b, seed=seed), b=b, seed=seed),
             provenance=self.session.provenance(
                 {r["task"] for r in self.records.values()},
                 {r["row"]["target_dataset"] for r in self.records.values() if "row" in r},
             ),
-            invocations=measuring_invocations(run_dir),
-        )
-        tables = {name: tbl for task in [*self.tasks, *self.mtbench] for name, tbl in task.tables.items()}
-        tables.update(extra.tables)  # the pulled tables are logged again under their names, as Neo's blend_run does
-        write_run(run_dir, tables, {**row, "meta": meta})  # the run directory first: W&B cannot lose it
-        self.written = True
-        log_run(self.session.cfg, self.session.run_dir, tables, row, self.session.wandb_target, self.notes.append)
-        if extra.provenance:
-            self.notes.append("blended: " + ", ".join(f"{t} from {s}" for t, s in extra.provenance.items()))
-        if self.blend_failed:
-            session.exitstatus = pytest.ExitCode.TESTS_FAILED  # the row is incomplete
-        elif self.session.blend_only and exitstatus == pytest.ExitCode.NO_TESTS_COLLECTED:
-            session.exitstatus = pytest.ExitCode.OK  # a blend-only run evaluates nothing by design
+            invocations=measuring_invocations(self.session.run_dir),
+        )  # fmt: skip
+
+    def write_report(self) -> list[Path]:
+        """`report.html` and the radar PNGs (when `report.html` is on); a failure is said, never raised."""
+        if not self.session.cfg.report.html:
+            return []
+        from .sinks.html_report import write_report
+
+        try:
+            paths = write_report(self.session.run_dir, b=self.session.cfg.report.bootstrap_samples,
+                                 seed=self.session.cfg.report.bootstrap_seed)  # fmt: skip
+        except Exception as err:  # the row is written already: the report must not take the run down with it
+            self.notes.append(f"report.html not written ({type(err).__name__}: {err})")
+            return []
+        self.notes.append(f"report: {paths[0]}")
+        return paths
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         if not self.written:
@@ -190,8 +220,10 @@ class RunReport:
         lines = summary_lines(
             self.tasks, self.mtbench, str(self.session.run_dir), self.complete, self.counts(), self.judge_note()
         )
-        for line in [*lines, calls_line(self.calls(), self.session.replay), *self.notes]:
+        for line in [*lines, calls_line(self.stats().calls, self.session.replay), *self.notes]:
             terminalreporter.write_line(line)
+        if self.violations:
+            terminalreporter.write_line("fail-under: " + "; ".join(self.violations), red=True, bold=True)
 
 
 def _exit_name(status: int) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -20,7 +21,7 @@ from .benchmark import DATA_ERROR_TASK, Benchmark, BrokenCase, Case, module_grou
 from .config import ConfigError, RunConfig
 from .data_source import resolve_dataset_dir, resolve_local_model, resolve_model_path, resolve_mtbench_dirs
 from .engine import Engine
-from .invocation import CallCounts, call_counts
+from .invocation import ProcessStats, call_counts, phase_seconds, throughput
 from .sinks.wandb_sink import WandbTarget
 from .store import CallStore, ResultStore, StoreError
 from .tasks.jaster import cases as jaster_cases
@@ -54,12 +55,15 @@ class NejumiSession:
     cfg: RunConfig
     output_dir: Path
     started_at: str = field(default_factory=lambda: datetime.now(timezone.utc).isoformat(timespec="seconds"))
+    started_clock: float = field(default_factory=time.monotonic)
+    items_s: float = 0.0  # wall time inside benchmark items (generation, judging and scoring)
     batch_per_module: bool = False  # xdist workers batch per module (modules are their unit of work)
     progress: Callable[[int, int], None] | None = None
     selected: dict[str, list[Case]] = field(default_factory=lambda: defaultdict(list))
     blends: list[BlendRequest] = field(default_factory=list)  # earlier runs to take tasks from
     replay: bool = False  # answer only from stored calls (`--replay`)
     call_cache: Path | None = None  # a CallStore shared between runs (`--call-cache`)
+    bounds: dict[str, float] = field(default_factory=dict)  # the regression gate (`--fail-under`, report.fail_under)
     _mtbench: dict[str, MtbenchData] = field(default_factory=dict)
     _mtbench_runners: dict[str, MtbenchRunner] = field(default_factory=dict)
 
@@ -219,6 +223,7 @@ class NejumiSession:
         """Score one item; the first item of a batch (see `batch_key`) generates for all of the batch's items."""
         item.user_properties.append(("nejumi_task", case.task))
         batch = self.selected.get(self.batch_key(item)) or [case]
+        started = time.perf_counter()
         try:
             if isinstance(case, JasterCase):
                 runner = self.jaster
@@ -232,6 +237,8 @@ class NejumiSession:
             failure = f"{case.key}: {err}"
         else:
             failure = None
+        finally:
+            self.items_s += time.perf_counter() - started
         if failure is not None:  # outside the except block: the report shows the message, not a traceback chain
             pytest.fail(failure, pytrace=False)
         self.results.put(case.key, case.task, record)
@@ -260,19 +267,22 @@ class NejumiSession:
             **extra,
         }
 
-    def call_counts(self) -> CallCounts:
-        """Backend calls this process made and the CallStore served, per role (model, judge)."""
+    def process_stats(self) -> ProcessStats:
+        """This process's backend calls (made, served by the CallStore) per role, and where its time went."""
         names = (("model", "engine"), ("model", "mtbench_engine"), ("judge", "judge_engine"))
-        return call_counts((role, self.__dict__[name]) for role, name in names if name in self.__dict__)
+        engines = [(role, self.__dict__[name]) for role, name in names if name in self.__dict__]
+        return ProcessStats(call_counts(engines), phase_seconds(engines, self.items_s))
 
-    def invocation(self, calls: CallCounts, **extra: Any) -> dict[str, Any]:
+    def invocation(self, stats: ProcessStats, samples: int, **extra: Any) -> dict[str, Any]:
         """This invocation's line of `runs.jsonl` (see `invocation`)."""
+        wall = time.monotonic() - self.started_clock
         return {
             "started_at": self.started_at,
             "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             "replay": self.replay,
             "call_cache": str(self.call_cache) if self.call_cache else None,
-            "calls": calls,
+            "calls": stats.calls,
+            "throughput": throughput(stats.calls, stats.phases_s, samples, wall),
             **extra,
         }
 

@@ -113,9 +113,44 @@ def test_leaderboard_json_row_and_meta(full_run: Path) -> None:
     assert measured == invocations(full_run)[0] and measured["replay"] is False and measured["exit"] == "ok"
     assert measured["items"]["from_cache"] == 0 and measured["calls"]["model"]["served"] == 0
     assert measured["calls"]["model"]["made"] > 0 and measured["started_at"] <= measured["finished_at"]
+    assert len(meta["config_hash"]) == 64 and meta["jaster_add_special_tokens"] is False
     files = meta["provenance"]["jaster_files"]
     assert {"test/jnli.json", "dev/jnli.json", "train/jnli.json", "test/mmlu_en_anatomy.json"} <= set(files)
-    assert len(meta["config_hash"]) == 64 and meta["jaster_add_special_tokens"] is False
+    record = measured["throughput"]
+    assert record["samples"] == JA_ITEMS + EN_ITEMS and record["generated_tokens"] > 0
+    assert record["generated_tokens"] == measured["calls"]["model"]["output_tokens"]
+    phases = record["phases_s"]
+    assert set(phases) == {"load", "generate", "judge", "score", "report"} and phases["judge"] == 0
+    assert phases["load"] > 0 and phases["generate"] > 0 and sum(phases.values()) <= record["wall_s"]
+    assert record["tokens_per_s"] == pytest.approx(record["generated_tokens"] / phases["generate"], rel=0.01)
+
+
+def test_row_meta_has_an_interval_for_every_score_and_the_report_is_written(full_run: Path) -> None:
+    lb = load(full_run / "leaderboard.json")
+    intervals = lb["meta"]["intervals"]
+    assert intervals["b"] == 1000 and intervals["seed"] == 0 and intervals["level"] == 0.95
+    assert set(intervals["columns"]) == set(lb["columns"][1:])
+    for column, value in zip(lb["columns"][1:], lb["data"][0][1:]):
+        bounds = intervals["columns"][column]
+        assert bounds["low"] - 1e-9 <= value <= bounds["high"] + 1e-9 or "jsts" in column, column
+    html = (full_run / "report.html").read_text(encoding="utf-8")
+    assert "AVG_jaster_ja_0shot" in html and "<h3>jaster en_4shot" in html and "jaster samples (test)" in html
+    assert sorted(p.name for p in full_run.glob("radar_*.png")) == ["radar_jaster_ja_0shot.png", "radar_jaster_ja_4shot.png"]
+
+
+def test_fail_under_fails_the_session_below_a_bound_and_passes_at_it(
+    pytester: pytest.Pytester, make_config: Callable
+) -> None:
+    cfg, out = make_config(), pytester.path / "out"
+    run_benchmarks(pytester, cfg, out, "-k", "jnli and 0shot").assert_outcomes(passed=4)
+    score = load(out / "tiny-run" / "leaderboard.json")["data"][0][1]
+    at = run_benchmarks(pytester, cfg, out, "-k", "jnli and 0shot", "--fail-under", f"jnli={score}")
+    assert at.ret == pytest.ExitCode.OK
+    above = run_benchmarks(pytester, cfg, out, "-k", "jnli and 0shot", "--fail-under", f"jnli={score + 0.01},AVG=0")
+    assert above.ret == pytest.ExitCode.TESTS_FAILED
+    above.stdout.fnmatch_lines([f"fail-under: *jnli_exact_match_jaster_ja_0shot*{score + 0.01:g}*AVG*no such score*"])
+    bad = run_benchmarks(pytester, cfg, out, "--fail-under", "jnli=high")
+    assert bad.ret == pytest.ExitCode.USAGE_ERROR and "--fail-under: bad bound jnli='high'" in bad.stderr.str()
 
 
 def test_two_workers_give_the_same_numbers(full_run: Path, pytester: pytest.Pytester, make_config: Callable) -> None:

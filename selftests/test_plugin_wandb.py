@@ -54,6 +54,10 @@ def test_an_offline_run_reads_back_with_every_table_and_no_secret(
     board = load(run_dir / "leaderboard.json")
     assert logged.table("leaderboard_table") == {"columns": board["columns"], "data": board["data"]}
     assert [(a["name"], a["type"]) for a in logged.artifacts if a["type"] == "config"] == [("config", "config")]
+    radars = {p.stem for p in run_dir.glob("radar_*.png")}
+    assert radars == {"radar_mtbench_ja"}  # jnli alone has no categories to chart
+    assert logged.summary["report"]["_type"] == "html-file" and (logged.path / "files" / logged.summary["report"]["path"]).is_file()
+    assert all(logged.summary[name]["_type"] == "image-file" for name in radars)
 
 
 def test_a_blend_only_run_joins_two_earlier_runs_with_neo_column_names(

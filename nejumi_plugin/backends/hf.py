@@ -16,6 +16,7 @@ from .base import BackendError, Completion, GenerationRequest
 log = logging.getLogger(__name__)
 
 _DTYPES = {"bf16": "bfloat16", "fp16": "float16", "fp32": "float32"}
+AUTO_MAX_BATCH = 64  # `batch_size: auto` starts here (or with fewer waiting rows); halved on out-of-memory
 
 
 @dataclass(frozen=True)
@@ -28,7 +29,7 @@ class HFSettings:
     trust_remote_code: bool = False
     load_in_8bit: bool = False
     load_in_4bit: bool = False
-    batch_size: int = 8
+    batch_size: int | str = "auto"  # or "auto": the largest batch that fits, halved on out-of-memory
     threads: int | None = None  # torch CPU threads (set per xdist worker so workers do not oversubscribe)
 
 
@@ -53,6 +54,8 @@ class HFBackend:
         self._model: Any = None
         self._tokenizer: Any = None
         self._load_error: BackendError | None = None
+        self.load_s = 0.0  # seconds spent loading the model (the engine reports it as its own phase)
+        self._fits: int | None = None  # the batch size that fitted after an out-of-memory halving
 
     def identity(self) -> dict[str, Any]:
         s = self.settings
@@ -80,7 +83,8 @@ class HFBackend:
         except (OSError, ValueError, ImportError, RuntimeError) as err:
             self._load_error = BackendError(f"could not load model {s.path!r}: {err}")
             raise self._load_error from err
-        log.info("loaded %s in %.1f s", s.path, time.perf_counter() - started)
+        self.load_s = time.perf_counter() - started
+        log.info("loaded %s in %.1f s", s.path, self.load_s)
 
     @staticmethod
     def _from_pretrained(s: HFSettings, torch: Any, transformers: Any) -> tuple[Any, Any]:
@@ -106,6 +110,9 @@ class HFBackend:
         return model, tokenizer
 
     def generate(self, requests: Sequence[GenerationRequest]) -> Iterator[tuple[int, Completion]]:
+        """One queue per decoding setting (see `_decoding`): rows of every dataset share batches, longest prompt
+        first, each stopping at its own token budget; a batch that runs out of memory is halved and its unfinished
+        rows go again (batch size `auto`, or a number)."""
         if not requests:
             return
         if self._load_error is not None:
@@ -114,17 +121,40 @@ class HFBackend:
             self._load()
         groups: dict[tuple[Any, ...], list[int]] = defaultdict(list)
         for i, req in enumerate(requests):
-            groups[_decoding(req)].append(i)
-        for key, indices in groups.items():
+            if req.max_new_tokens <= 0:
+                yield i, Completion("", 0.0, "length", output_tokens=0)
+            else:
+                groups[_decoding(req)].append(i)
+        for indices in groups.values():
             prompts = {i: self._prompt(requests[i], i) for i in indices}
             first = requests[indices[0]]
             lengths = {i: len(self._encode(prompts[i], first.add_special_tokens)) for i in indices}
-            ordered = sorted(indices, key=lambda i: -lengths[i])  # longest first: memory trouble shows early
-            size = self.settings.batch_size
-            for start in range(0, len(ordered), size):
-                batch = ordered[start : start + size]
-                for row, completion in self._generate_batch([prompts[i] for i in batch], first):
-                    yield batch[row], completion
+            queue = sorted(indices, key=lambda i: -lengths[i])  # longest first: memory trouble shows early
+            while queue:
+                batch = queue[: self._batch_size(len(queue))]
+                done: set[int] = set()
+                try:
+                    for row, completion in self._generate_batch([prompts[i] for i in batch], batch, requests):
+                        done.add(batch[row])
+                        yield batch[row], completion
+                except _OutOfMemory as err:
+                    self._halve(len(batch), err.__cause__ or err)
+                queue = [i for i in queue if i not in done]
+
+    def _batch_size(self, waiting: int) -> int:
+        """Rows in the next batch: `batch_size` (`auto`: every waiting row up to AUTO_MAX_BATCH), never more than
+        what last fitted in memory."""
+        size = self.settings.batch_size
+        limit = size if isinstance(size, int) else AUTO_MAX_BATCH
+        return min(waiting, limit, self._fits or limit)
+
+    def _halve(self, tried: int, err: BaseException) -> None:
+        """After a batch of `tried` rows ran out of memory: later batches take half as many."""
+        if tried <= 1:
+            raise BackendError(f"out of memory with a batch of 1 on {self.settings.path}: {err}") from err
+        self._fits = tried // 2
+        log.warning("out of memory with a batch of %d rows; going on with %d", tried, self._fits)
+        _free_memory()
 
     def _prompt(self, request: GenerationRequest, index: int) -> str:
         """The text to tokenize: the prompt, or the messages rendered with the tokenizer's chat template."""
@@ -152,41 +182,69 @@ class HFBackend:
             ids |= set(config_eos) if isinstance(config_eos, list) else {config_eos}
         return sorted(ids | set(request.stop_token_ids))
 
-    def _generate_batch(self, prompts: list[str], request: GenerationRequest) -> Iterator[tuple[int, Completion]]:
+    def _generate_batch(
+        self, prompts: list[str], indices: list[int], requests: Sequence[GenerationRequest]
+    ) -> Iterator[tuple[int, Completion]]:
         """Yield `(row, completion)` as each row finishes; its latency is the time since the batch started.
-        Every row shares `request`'s decoding settings (see `_decoding`)."""
+        The rows share their decoding settings (see `_decoding`) and each keeps its own token budget."""
         from .hf_decode import greedy_decode
 
+        request = requests[indices[0]]
         tok, model, stop = self._tokenizer, self._model, request.stop
-        enc = tok(prompts, return_tensors="pt", padding=True, add_special_tokens=request.add_special_tokens)
-        enc = enc.to(model.device)
-        lengths = enc["attention_mask"].sum(dim=1).tolist()
 
         def stopped(ids: list[int]) -> bool:
             text = tok.decode(ids, skip_special_tokens=True)
             return any(s in text for s in stop)
 
-        choose = None if request.greedy else _sampler(model, request.temperature)
         started = time.perf_counter()
-        rows = greedy_decode(
-            model, enc["input_ids"], enc["attention_mask"], request.max_new_tokens, self._end_ids(request),
-            stopped if stop else None, choose,
-        )
         try:
+            enc = tok(prompts, return_tensors="pt", padding=True, add_special_tokens=request.add_special_tokens)
+            enc = enc.to(model.device)
+            lengths = enc["attention_mask"].sum(dim=1).tolist()
+            choose = None if request.greedy else _sampler(model, request.temperature)
+            budgets = [requests[i].max_new_tokens for i in indices]
+            rows = greedy_decode(
+                model, enc["input_ids"], enc["attention_mask"], budgets, self._end_ids(request),
+                stopped if stop else None, choose,
+            )
             for row, ids, reason in rows:
                 text = tok.decode(ids, skip_special_tokens=True)
                 yield row, Completion(text, time.perf_counter() - started, reason, int(lengths[row]), len(ids))
-        except (RuntimeError, ValueError) as err:  # e.g. out of memory: the unfinished items fail, none is stored
+        except (RuntimeError, ValueError) as err:  # the unfinished rows fail (or, out of memory, go again smaller)
+            if _is_out_of_memory(err):
+                raise _OutOfMemory from err
             raise BackendError(f"generation failed for a batch of {len(prompts)}: {err}") from err
 
     def close(self) -> None:
         self._model = self._tokenizer = None
 
 
+class _OutOfMemory(Exception):
+    """A batch did not fit: the backend halves the batch size and goes on."""
+
+
+def _is_out_of_memory(err: BaseException) -> bool:
+    text = str(err).lower()
+    return type(err).__name__ == "OutOfMemoryError" or "out of memory" in text or "can't allocate memory" in text
+
+
+def _free_memory() -> None:
+    import gc
+
+    gc.collect()
+    try:
+        import torch
+
+        if torch.cuda.is_available():
+            torch.cuda.empty_cache()
+    except ImportError:
+        pass
+
+
 def _decoding(request: GenerationRequest) -> tuple[Any, ...]:
-    """What requests batched together must share."""
+    """What requests batched together must share (not the token budget: each row stops at its own)."""
     r = request
-    return (r.max_new_tokens, r.stop, r.add_special_tokens, r.temperature, r.stop_token_ids, r.model_eos)
+    return (r.stop, r.add_special_tokens, r.temperature, r.stop_token_ids, r.model_eos)
 
 
 def _sampler(model: Any, temperature: float) -> Any:

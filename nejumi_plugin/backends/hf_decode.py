@@ -29,15 +29,17 @@ def greedy_decode(
     model: Any,
     input_ids: torch.Tensor,
     attention_mask: torch.Tensor,
-    max_new_tokens: int,
+    max_new_tokens: int | Sequence[int],
     eos_token_ids: Sequence[int],
     stopped: StopCheck | None = None,
     choose: Chooser | None = None,
 ) -> Iterator[tuple[int, list[int], str]]:
     """Yield each row as it finishes: its index, its generated token ids (EOS excluded) and why it ended
-    ("eos", "stop" or "length"). `choose` picks the next tokens (default: argmax, i.e. greedy)."""
+    ("eos", "stop" or "length"). `max_new_tokens` is one budget for all rows or one per row (rows of different
+    datasets share a batch and each stops at its own). `choose` picks the next tokens (default: argmax, greedy)."""
     eos = set(eos_token_ids)
     n = input_ids.shape[0]
+    budgets = [max_new_tokens] * n if isinstance(max_new_tokens, int) else list(max_new_tokens)
     tokens: list[list[int]] = [[] for _ in range(n)]
     rows = list(range(n))  # the original row of each slot still in the batch
     finished: set[int] = set()
@@ -49,7 +51,7 @@ def greedy_decode(
     with torch.inference_mode():
         out = model(input_ids=input_ids, attention_mask=mask, position_ids=positions, use_cache=True, **extra)
         cache, next_pos = getattr(out, cache_arg), positions[:, -1] + 1
-        for _ in range(max_new_tokens):
+        for _ in range(max(budgets, default=0)):
             logits = out.logits[:, -1, :]
             chosen = choose(logits) if choose is not None else logits.argmax(dim=-1)
             for row, token in zip(rows, chosen.tolist()):
@@ -63,7 +65,7 @@ def greedy_decode(
                 if stopped is not None and stopped(tokens[row]):
                     finished.add(row)
                     yield row, tokens[row], "stop"
-                elif len(tokens[row]) >= max_new_tokens:
+                elif len(tokens[row]) >= budgets[row]:
                     finished.add(row)
                     yield row, tokens[row], "length"
             keep = _slots_to_keep(rows, finished)

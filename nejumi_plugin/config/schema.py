@@ -69,7 +69,7 @@ class ModelConfig(Section):
     load_in_8bit: bool = False
     load_in_4bit: bool = False
     trust_remote_code: bool = False  # new (Neo injected True)
-    batch_size: int = Field(8, ge=1)  # new
+    batch_size: int | Literal["auto"] = "auto"  # new: "auto" = the largest batch that fits (halved on OOM)
     # new, for model.api: the server (openai-compatible, a proxy, Azure's endpoint), the key's environment variable
     # (default: the provider's usual one), requests in flight, attempts per request, seconds per request
     base_url: str | None = None
@@ -99,6 +99,13 @@ class ModelConfig(Section):
         if self.api in ("openai-compatible", "vllm") and not self.base_url:
             raise ValueError(f"api: {self.api} needs model.base_url, the server's OpenAI URL (e.g. http://host:8000/v1)")
         return self
+
+    @field_validator("batch_size", mode="before")
+    @classmethod
+    def _check_batch_size(cls, value: Any) -> Any:
+        if value == "auto" or (isinstance(value, int) and not isinstance(value, bool) and value >= 1):
+            return value
+        raise ValueError("expected an integer >= 1 or 'auto'")
 
     @field_validator("load_in_4bit")
     @classmethod
@@ -172,6 +179,26 @@ class OldRunConfig(Section):
         return value
 
 
+class ReportConfig(Section):
+    """``report`` (new): confidence intervals, `report.html` and the regression gate."""
+
+    bootstrap_samples: int = Field(1000, ge=1)  # B of the 95 % bootstrap intervals in meta.intervals
+    bootstrap_seed: int = 0
+    html: bool = True  # write report.html and the radar PNGs into the run directory (and log them to W&B)
+    fail_under: dict[str, float] = Field(default_factory=dict)  # e.g. {jnli: 0.55, AVG_jaster: 0.4}
+
+    @field_validator("fail_under", mode="before")
+    @classmethod
+    def _check_bounds(cls, value: Any) -> Any:
+        from ..gate import parse_bounds
+
+        if value is None:
+            return {}
+        if not isinstance(value, dict):
+            raise ValueError("expected a mapping of score names to lower bounds, e.g. {jnli: 0.55, AVG_jaster: 0.4}")
+        return parse_bounds(value)
+
+
 class RunConfig(Section):
     """A whole run config (the top level of ``configs/config.yaml``)."""
 
@@ -191,6 +218,7 @@ class RunConfig(Section):
     run_chain: bool = False
     new_run: NewRunConfig | None = None
     old_runs: list[OldRunConfig] = Field(default_factory=list)
+    report: ReportConfig = Field(default_factory=ReportConfig)  # new
 
     _source_path: Path | None = PrivateAttr(default=None)
     # Dotted keys never recorded or hashed; a future secret field is listed here.

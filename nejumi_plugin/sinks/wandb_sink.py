@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import copy
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -90,6 +90,7 @@ def log_run(
     leaderboard: Table,
     target: WandbTarget,
     say: Callable[[str], None],
+    media: Sequence[Path] = (),
 ) -> WandbResult | None:
     """Log the finished run; None when W&B is disabled or unavailable (what happened is said, nothing raised)."""
     mode = wandb_mode(cfg)
@@ -114,6 +115,10 @@ def log_run(
         for name, table in tables.items():
             run.log({name: _table(wandb, table)})
         run.log({"leaderboard_table": _table(wandb, leaderboard)})
+        if media:  # report.html and the radar charts
+            from .html_report import report_media
+
+            run.log(report_media(wandb, media))
         url, files = getattr(run, "url", None), Path(run.dir).parent
         run.finish()
     except Exception as err:  # network, auth, quota...: the run directory already holds everything

@@ -134,3 +134,53 @@ def test_stop_token_ids_end_generation_like_eos(backend: HFBackend) -> None:
     stopped = dict(backend.generate([GenerationRequest(PROMPTS[index], 12, stop_token_ids=(ids[2],))]))[0]
     assert stopped.finish_reason == "eos" and stopped.output_tokens <= 2
     assert done.text.startswith(stopped.text)
+
+
+def test_rows_with_different_budgets_share_a_batch_and_each_stops_at_its_own(
+    backend: HFBackend, tiny_model_dir: Path
+) -> None:
+    requests = [GenerationRequest(p, budget) for p, budget in zip(PROMPTS, (3, 12, 1, 7, 5))]
+    single = HFBackend(HFSettings(str(tiny_model_dir), dtype="fp32", device_map="cpu", batch_size=1))
+    auto = HFBackend(HFSettings(str(tiny_model_dir), dtype="fp32", device_map="cpu"))
+    assert auto.settings.batch_size == "auto"
+    shared = dict(auto.generate(requests))
+    assert [shared[i].text for i in range(5)] == generate(single, requests)
+    assert all(shared[i].output_tokens <= r.max_new_tokens for i, r in enumerate(requests))
+    assert len({c.latency_s for c in shared.values()}) == 5  # one batch, rows leaving as they finish
+
+
+def test_a_batch_out_of_memory_is_halved_and_nothing_is_lost(
+    tiny_model_dir: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    from nejumi_plugin.backends import hf_decode
+
+    real = hf_decode.greedy_decode
+    sizes: list[int] = []
+
+    def small_memory(model, input_ids, *args, **kwargs):  # type: ignore[no-untyped-def]
+        sizes.append(input_ids.shape[0])
+        if input_ids.shape[0] > 2:
+            raise RuntimeError("CUDA out of memory. Tried to allocate 2.00 GiB")
+        yield from real(model, input_ids, *args, **kwargs)
+
+    requests = [GenerationRequest(p, 6) for p in PROMPTS]
+    expected = generate(HFBackend(HFSettings(str(tiny_model_dir), dtype="fp32", device_map="cpu", batch_size=1)),
+                        requests)  # fmt: skip
+    monkeypatch.setattr(hf_decode, "greedy_decode", small_memory)
+    auto = HFBackend(HFSettings(str(tiny_model_dir), dtype="fp32", device_map="cpu"))
+    assert generate(auto, requests) == expected
+    assert sizes == [5, 2, 2, 1] and "out of memory with a batch of 5 rows; going on with 2" in caplog.text
+    tiny = HFBackend(HFSettings(str(tiny_model_dir), dtype="fp32", device_map="cpu", batch_size=1))
+
+    def no_memory(*args, **kwargs):  # type: ignore[no-untyped-def]
+        raise RuntimeError("DefaultCPUAllocator: can't allocate memory")
+        yield
+
+    monkeypatch.setattr(hf_decode, "greedy_decode", no_memory)
+    with pytest.raises(BackendError, match="out of memory with a batch of 1"):
+        generate(tiny, requests)
+
+
+def test_a_zero_token_budget_is_answered_empty(backend: HFBackend) -> None:
+    done = dict(backend.generate([GenerationRequest("x", 0), GenerationRequest("x", 2)]))
+    assert done[0].text == "" and done[0].output_tokens == 0 and sorted(done) == [0, 1]

@@ -113,7 +113,7 @@ def test_unknown_key_without_close_match_lists_known_keys(tmp_path: Path) -> Non
     ("llm_jp_eval:\n  ja_num_shots: -1\n", "llm_jp_eval.ja_num_shots", "expected an integer >= 0 (got -1)"),
     ("llm_jp_eval:\n  en_num_shots: -2\n", "llm_jp_eval.en_num_shots", "expected an integer >= 0"),
     ("llm_jp_eval:\n  max_seq_length: 0\n", "llm_jp_eval.max_seq_length", "expected an integer > 0"),
-    ("model:\n  batch_size: 0\n", "model.batch_size", "expected an integer >= 1"),
+    ("model:\n  batch_size: 0\n", "model.batch_size", "expected an integer >= 1 or 'auto'"),
     ("mtbench:\n  max_new_token: 0\n", "mtbench.max_new_token", "expected an integer >= 1"),
     ("mtbench:\n  parallel: 0\n", "mtbench.parallel", "expected an integer >= 1"),
     ("mtbench:\n  num_gpus_per_model: 0\n", "mtbench.num_gpus_per_model", "expected an integer >= 1"),

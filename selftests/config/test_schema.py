@@ -20,7 +20,7 @@ OUR_TEMPLATE = ROOT / "configs" / "config_template.yaml"
 NEW_KEYS = {
     "wandb.mode": "online",
     "model.trust_remote_code": False,
-    "model.batch_size": 8,
+    "model.batch_size": "auto",
     "llm_jp_eval.add_special_tokens": False,
     "llm_jp_eval.stop_at_blank_line": True,
     "llm_jp_eval.api_max_tokens": None,
@@ -42,6 +42,10 @@ NEW_KEYS = {
     "run_chain": False,
     "new_run": None,
     "old_runs": [],
+    "report.bootstrap_samples": 1000,
+    "report.bootstrap_seed": 0,
+    "report.html": True,
+    "report.fail_under": {},
 }
 
 

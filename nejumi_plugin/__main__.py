@@ -1,0 +1,53 @@
+"""`python -m nejumi_plugin compare RUN_A RUN_B` and `python -m nejumi_plugin report RUN_DIR`."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from .aggregate.intervals import DEFAULT_B, DEFAULT_LEVEL, DEFAULT_SEED
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m nejumi_plugin", description="nejumi run directories")
+    commands = parser.add_subparsers(dest="command", required=True)
+    cmp = commands.add_parser("compare", help="score differences between two runs, and the samples that changed")
+    cmp.add_argument("run_a", type=Path, help="run directory A (holds leaderboard.json and tables/)")
+    cmp.add_argument("run_b", type=Path, help="run directory B")
+    report = commands.add_parser("report", help="write report.html and the radar PNGs into a run directory")
+    report.add_argument("run_dir", type=Path)
+    for sub in (cmp, report):
+        sub.add_argument("--b", type=int, default=DEFAULT_B, help=f"bootstrap resamples (default {DEFAULT_B})")
+        sub.add_argument("--seed", type=int, default=DEFAULT_SEED, help=f"bootstrap seed (default {DEFAULT_SEED})")
+        sub.add_argument("--level", type=float, default=DEFAULT_LEVEL, help="interval level (default 0.95)")
+    cmp.add_argument("--full", action="store_true", help="print predictions in full (default: 200 characters)")
+    cmp.add_argument("--max-samples", type=int, default=None, help="list at most this many changed samples")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if args.b < 1 or not 0 < args.level < 1:
+        print("error: --b must be at least 1 and --level between 0 and 1", file=sys.stderr)
+        return 2
+    try:
+        if args.command == "compare":
+            from .compare import compare_runs, format_comparison
+
+            result = compare_runs(args.run_a, args.run_b, b=args.b, seed=args.seed, level=args.level)
+            print(format_comparison(result, max_chars=None if args.full else 200, max_samples=args.max_samples))
+        else:
+            from .sinks.html_report import write_report
+
+            for path in write_report(args.run_dir, b=args.b, seed=args.seed, level=args.level):
+                print(path)
+    except (FileNotFoundError, ValueError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
