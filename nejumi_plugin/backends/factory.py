@@ -39,12 +39,31 @@ def _threads() -> int | None:
     return max(1, (os.cpu_count() or 1) // workers) if workers > 1 else None
 
 
+def _gpu_count() -> int:
+    try:
+        import torch
+    except ImportError:
+        return 0
+    return torch.cuda.device_count() if torch.cuda.is_available() else 0
+
+
+def worker_device_map(device_map: str | None) -> str | None:
+    """Under `pytest -n N` on a machine with several GPUs, each worker puts its model on its own GPU (gw0 on
+    cuda:0, gw1 on cuda:1, … wrapping around) instead of every worker spreading its copy over all of them.
+    Only `device_map: auto` is changed; outside xdist, or with one GPU, it is kept."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    if device_map != "auto" or not worker.startswith("gw") or not worker[2:].isdigit():
+        return device_map
+    gpus = _gpu_count()
+    return f"cuda:{int(worker[2:]) % gpus}" if gpus > 1 else device_map
+
+
 def hf_settings(cfg: RunConfig, path: str, dtype: str) -> HFSettings:
     m = cfg.model
     return HFSettings(
         path=path,
         dtype=dtype,
-        device_map=m.device_map,
+        device_map=worker_device_map(m.device_map),
         trust_remote_code=m.trust_remote_code,
         load_in_8bit=m.load_in_8bit,
         load_in_4bit=m.load_in_4bit,

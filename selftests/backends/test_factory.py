@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from nejumi_plugin.backends import factory
 from nejumi_plugin.backends.factory import judge_backend, model_backend, mtbench_backend
 from nejumi_plugin.backends.hf import HFBackend
 from nejumi_plugin.backends.openai_api import OpenAIBackend
@@ -45,3 +46,16 @@ def test_api_models_by_neo_name_and_ours(make_config: Callable[..., Path], monke
         backend("mistral")
     judge = load_config(make_config(mtbench={"judge": {"api": "vllm", "base_url": "http://h/v1", "model": "j"}}), [])
     assert judge_backend(judge, "j").settings.provider == "openai_compatible"
+
+
+@pytest.mark.parametrize(
+    ("worker", "gpus", "device_map", "expected"),
+    [("gw3", 2, "auto", "cuda:1"), ("gw0", 4, "auto", "cuda:0"), ("gw1", 1, "auto", "auto"), ("", 4, "auto", "auto"),
+     ("gw1", 4, "cpu", "cpu"), ("gw1", 0, "auto", "auto")],
+)  # fmt: skip
+def test_each_xdist_worker_takes_its_own_gpu(
+    worker: str, gpus: int, device_map: str, expected: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PYTEST_XDIST_WORKER", worker)
+    monkeypatch.setattr(factory, "_gpu_count", lambda: gpus)
+    assert factory.worker_device_map(device_map) == expected
