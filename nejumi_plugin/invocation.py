@@ -106,10 +106,17 @@ def calls_made(record: Mapping[str, Any]) -> int:
 
 
 def append_invocation(run_dir: Path, record: Mapping[str, Any]) -> None:
-    """One line per invocation, flushed to disk before the row is written."""
+    """One line per invocation, flushed to disk before the row is written (after a line cut short by a crash,
+    on a line of its own)."""
     run_dir.mkdir(parents=True, exist_ok=True)
-    with open(run_dir / RUNS_LOG, "a", encoding="utf-8") as log:
-        log.write(json.dumps(record, ensure_ascii=False, sort_keys=True) + "\n")
+    path = run_dir / RUNS_LOG
+    with open(path, "ab") as log:
+        if log.tell() > 0:
+            with open(path, "rb") as tail:
+                tail.seek(-1, os.SEEK_END)
+                if tail.read(1) != b"\n":
+                    log.write(b"\n")
+        log.write((json.dumps(record, ensure_ascii=False, sort_keys=True) + "\n").encode("utf-8"))
         log.flush()
         os.fsync(log.fileno())
 
