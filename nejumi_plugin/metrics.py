@@ -16,7 +16,6 @@ import warnings
 from collections.abc import Callable, Sequence
 
 from rapidfuzz.distance import Indel
-from scipy import stats
 
 __all__ = [
     "DATASET_METRICS",
@@ -129,9 +128,12 @@ def set_f1_score(preds: Sequence[str], trues: Sequence[str]) -> float:
     return float(statistics.mean([set_f1(p, t) for p, t in zip(preds, trues)]))
 
 
-def _correlation(fn: Callable, preds: Sequence[str], trues: Sequence[str]) -> float:
+def _correlation(name: str, preds: Sequence[str], trues: Sequence[str]) -> float:
+    from scipy import stats  # imported when first needed: it costs every pytest start half a second
+
     if _check(preds, trues) < 2:
         return 0.0
+    fn = getattr(stats, name)
     x = list(map(float, trues))
     y = list(map(parse_float, preds))
     with warnings.catch_warnings():
@@ -144,12 +146,12 @@ def _correlation(fn: Callable, preds: Sequence[str], trues: Sequence[str]) -> fl
 
 def pearson(preds: Sequence[str], trues: Sequence[str]) -> float:
     """Corpus-level Pearson r of gold floats vs :func:`parse_float` predictions; NaN -> 0.0."""
-    return _correlation(stats.pearsonr, preds, trues)
+    return _correlation("pearsonr", preds, trues)
 
 
 def spearman(preds: Sequence[str], trues: Sequence[str]) -> float:
     """Corpus-level Spearman rho of gold floats vs :func:`parse_float` predictions; NaN -> 0.0."""
-    return _correlation(stats.spearmanr, preds, trues)
+    return _correlation("spearmanr", preds, trues)
 
 
 DATASET_METRICS: dict[str, Callable[[Sequence[str], Sequence[str]], float]] = {

@@ -170,7 +170,7 @@ class RunReport:
         ))  # fmt: skip
         write_run(run_dir, tables, {**row, "meta": self.meta(complete, extra, tables)})  # first: W&B cannot lose it
         self.written = True
-        media = self.write_report()
+        media = self.write_report() if tables else []
         log_run(self.session.cfg, run_dir, tables, row, self.session.wandb_target, self.notes.append, media)
         if extra.provenance:
             self.notes.append("blended: " + ", ".join(f"{t} from {s}" for t, s in extra.provenance.items()))

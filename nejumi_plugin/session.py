@@ -66,6 +66,7 @@ class NejumiSession:
     bounds: dict[str, float] = field(default_factory=dict)  # the regression gate (`--fail-under`, report.fail_under)
     _mtbench: dict[str, MtbenchData] = field(default_factory=dict)
     _mtbench_runners: dict[str, MtbenchRunner] = field(default_factory=dict)
+    _prepared: set[tuple[str, str]] = field(default_factory=set)  # (batch, kind) whose generation was asked
 
     def batch_key(self, item: pytest.Item) -> str:
         """Which items are generated together: the whole session's, or (under xdist) the module's."""
@@ -222,16 +223,17 @@ class NejumiSession:
     def run_case(self, case: Case, item: pytest.Item) -> None:
         """Score one item; the first item of a batch (see `batch_key`) generates for all of the batch's items."""
         item.user_properties.append(("nejumi_task", case.task))
-        batch = self.selected.get(self.batch_key(item)) or [case]
         started = time.perf_counter()
         try:
             if isinstance(case, JasterCase):
                 runner = self.jaster
-                runner.prepare([c for c in batch if isinstance(c, JasterCase)])
+                self._prepare_batch(item, "jaster", lambda batch: runner.prepare(
+                    c for c in batch if isinstance(c, JasterCase)))  # fmt: skip
                 record = runner.score(case)
             else:
                 mt = self.mtbench(case.language)
-                mt.prepare([c for c in batch if isinstance(c, MtbenchCase) and c.language == case.language])
+                self._prepare_batch(item, case.task, lambda batch: mt.prepare(
+                    c for c in batch if isinstance(c, MtbenchCase) and c.language == case.language))  # fmt: skip
                 record = mt.score(case)
         except CASE_ERRORS as err:
             failure = f"{case.key}: {err}"
@@ -243,6 +245,14 @@ class NejumiSession:
             pytest.fail(failure, pytrace=False)
         self.results.put(case.key, case.task, record)
         item.user_properties.append(("nejumi", record))
+
+    def _prepare_batch(self, item: pytest.Item, kind: str, prepare: Callable[[list[Case]], None]) -> None:
+        """Generate for the item's whole batch once, at its first item of `kind` (a case the batch could not
+        answer is answered alone when scored)."""
+        key = (self.batch_key(item), kind)
+        if key not in self._prepared:
+            self._prepared.add(key)
+            prepare(self.selected.get(key[0], []))
 
     def meta(self, **extra: Any) -> dict[str, Any]:
         """What the leaderboard row was measured with: only what the config and the stored calls determine, so that

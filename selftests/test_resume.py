@@ -87,6 +87,7 @@ def test_a_killed_run_resumes_without_asking_anything_twice(
         again = subprocess.run(command(cfg, tmp_path / "out"), capture_output=True, text=True, timeout=600)
     assert again.returncode == 0, again.stdout[-3000:]
     assert server.requests == distinct  # every distinct request answered exactly once over both runs
+    print(f"killed after {kill_after}: {server.requests} requests over both runs, {distinct} distinct, duplicates 0")
     resumed = load(run_dir / "leaderboard.json")
     assert resumed["columns"] == board["columns"] and resumed["data"] == board["data"]
     same = ("complete", "items", "tasks", "mtbench", "usage", "testmode")  # not the paths and ports of this test

@@ -27,7 +27,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from scipy import stats
 
 from ..metrics import parse_float, score_dataset
 from ..tasks.jaster.datasets import ALL_EN, ALL_JA, CATEGORIES
@@ -72,6 +71,8 @@ def percentile_interval(replicates: np.ndarray, level: float = DEFAULT_LEVEL) ->
 
 def _correlation_replicates(metric: str, preds: Sequence[str], trues: Sequence[str], idx: np.ndarray) -> np.ndarray:
     """`metrics.pearson` / `metrics.spearman` on every resample at once (rows of `idx`)."""
+    from scipy import stats  # imported when first needed (see metrics.py)
+
     if len(trues) < 2:
         return np.zeros(len(idx))
     x = np.array([float(t) for t in trues])[idx]
