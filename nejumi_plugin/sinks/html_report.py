@@ -271,8 +271,12 @@ def render(board: Mapping[str, Any], tables: Mapping[str, Table], intervals: Map
     title = f"nejumi report: {meta.get('model_name') or row.get('model_name', '')}"
     state = "complete" if meta.get("complete") else "INCOMPLETE"
     facts = [f"run {meta.get('run_name', '')}", state]
-    if meta.get("started_at") or meta.get("finished_at"):
-        facts.append(f"{meta.get('started_at', '')} – {meta.get('finished_at', '')}")
+    if measured := meta.get("invocations"):  # the invocations that made the calls (see invocation.py)
+        facts.append(f"measured {measured[0].get('started_at', '')} – {measured[-1].get('finished_at', '')}"
+                     + (f" in {len(measured)} invocations" if len(measured) > 1 else ""))  # fmt: skip
+        rate = measured[-1].get("throughput", {}).get("tokens_per_s")
+        if rate:
+            facts.append(f"{rate} generated tokens/s")
     if items := meta.get("items"):
         facts.append(", ".join(f"{k} {v}" for k, v in items.items()))
     note_html = "".join(f"<p class=note>{esc(n)}</p>" for n in notes)

@@ -1,0 +1,317 @@
+"""Throughput on the same jaster ja 0-shot prompts: Neo's way vs raw batched `generate` vs this harness end to end.
+
+    python bench/bench_throughput.py [--model embedded:gemma-3-270m | tiny | <folder>] [--data <…/evaluation/test>]
+        [--datasets jnli,jemhopqa,niilc,jsquad,jcommonsenseqa,wiki_ner] [--per-dataset 4] [--batch-size auto]
+        [--skip a] [--skip bstop]
+
+Methods (all greedy, fp32, CPU, max_new_tokens = the dataset's output_length, prompts without special tokens):
+  a      Neo's way: `transformers.pipeline("text-generation")` called once per prompt (spec/jaster.md §4).
+  b      batched left-padded `model.generate`, one dataset at a time, length-sorted, `--batch-size` rows a batch.
+  bstop  b with `stop_strings=["\\n\\n"]` (Neo scores only the text before the first blank line).
+  h      the harness's own backend (HFBackend.generate) in this process, its model loaded outside the timing: c
+         without pytest, startup and model load, so c - h is the harness's overhead and h / bstop its decoding.
+  c      `python -m pytest benchmarks …` in a subprocess on a trimmed copy of the data (first N test items of each
+         dataset, testmode false, dev items deselected with -k), wall time taken from outside (startup, imports,
+         model load and writing the run included).
+`--model tiny` builds selftests/tiny_model.py's random model in a temp folder. `--batch-size auto` goes to the
+harness (c and h) as `model.batch_size: auto` once its schema accepts it (else AUTO_FALLBACK); b uses
+`--ceiling-batch` (default: the batch size; for auto the harness's AUTO_MAX_BATCH, i.e. each dataset in one batch).
+Predictions are compared after Neo's post-processing (text before the first blank line, the dataset's clean-up).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+import yaml
+from transformers import (
+    AutoModelForCausalLM,
+    AutoTokenizer,
+    StoppingCriteriaList,
+    StopStringCriteria,
+    pipeline,
+)
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))  # run as a script from anywhere: the checkout's package, not an installed one
+
+from nejumi_plugin.models.embedded import resolve_model_path
+from nejumi_plugin.tasks.jaster.data import JasterLayout
+from nejumi_plugin.tasks.jaster.datasets import get_spec
+from nejumi_plugin.tasks.jaster.postprocess import clean_prediction
+from nejumi_plugin.tasks.jaster.prompts import build_template, render
+
+FULL_DATA = REPO.parent / "shared" / "data" / "jaster" / "1.2.6" / "evaluation" / "test"
+DEMO_DATA = REPO / "nejumi_plugin" / "demo_data" / "jaster" / "1.2.6" / "evaluation" / "test"
+DATASETS = "jnli,jemhopqa,niilc,jsquad,jcommonsenseqa,wiki_ner"  # NLI, QA (short and long), RC, MC, FA
+AUTO_FALLBACK = 16  # decode-step cost on a 2-core CPU flattens out around 16 rows (spec/environment.md §7)
+RUN = "bench"
+
+
+@dataclass(frozen=True)
+class Item:
+    dataset: str
+    index: int
+    prompt: str
+    budget: int
+
+
+@dataclass
+class Result:
+    method: str
+    wall_s: float
+    texts: dict[tuple[str, int], str] = field(default_factory=dict)  # raw continuations (c: already cleaned)
+    tokens: int = 0
+    note: str = ""
+
+
+def load_items(data: Path, datasets: list[str], per_dataset: int) -> list[Item]:
+    """The harness's jaster ja 0-shot test prompts: the first N items of each dataset (N capped as Neo caps it)."""
+    layout = JasterLayout(data)
+    items: list[Item] = []
+    for name in datasets:
+        test = layout.load(name, "test")
+        template = build_template(test.instruction, (), get_spec(name).language)
+        count = min(per_dataset, get_spec(name).max_samples("test", False), len(test.samples))
+        items += [Item(name, i, render(template, test.samples[i].input, f"{name} test[{i}]"), test.output_length)
+                  for i in range(count)]  # fmt: skip
+    return items
+
+
+def tiny_model(folder: Path) -> str:
+    sys.path.insert(0, str(REPO / "selftests"))
+    from tiny_model import build_tiny_model  # type: ignore[import-not-found]
+
+    return str(build_tiny_model(folder / "tiny-model"))
+
+
+def run_pipeline(model: Any, tok: Any, items: list[Item]) -> Result:
+    """(a) Neo: one text-generation pipeline call per prompt, the continuation only, no BOS, greedy."""
+    pipe = pipeline("text-generation", model=model, tokenizer=tok)
+    result = Result("a  pipeline x1", 0.0)
+    started = time.perf_counter()
+    ends = {tok.eos_token_id, tok.pad_token_id}
+    for it in items:  # token ids rather than text, to count them; decoded as the pipeline decodes its text
+        out = pipe(it.prompt, max_new_tokens=it.budget, do_sample=False, return_tensors=True,
+                   add_special_tokens=False, eos_token_id=tok.eos_token_id, pad_token_id=tok.pad_token_id)  # fmt: skip
+        ids = out[0]["generated_token_ids"][len(tok(it.prompt, add_special_tokens=False)["input_ids"]) :]
+        n = next((k for k, t in enumerate(ids) if t in ends), len(ids))
+        result.tokens += n
+        result.texts[(it.dataset, it.index)] = tok.decode(ids, skip_special_tokens=True)
+    result.wall_s = time.perf_counter() - started
+    return result
+
+
+def run_generate(model: Any, tok: Any, items: list[Item], batch: int, stop: bool) -> Result:
+    """(b) batched `model.generate` per dataset, longest prompts first; tokens up to EOS / padding counted."""
+    result = Result(f"b{'stop' if stop else ''} generate B={batch}", 0.0, note='stop "\\n\\n"' if stop else "")
+    extra: dict[str, Any] = {}  # one StopStringCriteria for the whole run: `stop_strings=` rebuilds it per call
+    if stop:  # (~1 s each for Gemma's 262k vocabulary)
+        extra["stopping_criteria"] = StoppingCriteriaList([StopStringCriteria(tok, ["\n\n"])])
+    ends = {tok.eos_token_id, tok.pad_token_id}
+    started = time.perf_counter()
+    for name in dict.fromkeys(it.dataset for it in items):
+        group = [it for it in items if it.dataset == name]
+        group.sort(key=lambda it: -len(tok(it.prompt, add_special_tokens=False)["input_ids"]))
+        for start in range(0, len(group), batch):
+            rows = group[start : start + batch]
+            enc = tok([it.prompt for it in rows], return_tensors="pt", padding=True, add_special_tokens=False)
+            with torch.inference_mode():
+                out = model.generate(**enc, max_new_tokens=rows[0].budget, do_sample=False,
+                                     eos_token_id=tok.eos_token_id, pad_token_id=tok.pad_token_id, **extra)  # fmt: skip
+            for it, ids in zip(rows, out[:, enc["input_ids"].shape[1] :].tolist()):
+                n = next((k for k, t in enumerate(ids) if t in ends), len(ids))
+                result.tokens += n
+                result.texts[(it.dataset, it.index)] = tok.decode(ids[:n], skip_special_tokens=True)
+    result.wall_s = time.perf_counter() - started
+    return result
+
+
+def run_backend(path: str, items: list[Item], batch: int | str) -> Result:
+    """(h) nejumi's HFBackend on the harness's requests (blank-line stop, no special tokens), in this process."""
+    from nejumi_plugin.backends.base import GenerationRequest
+    from nejumi_plugin.backends.hf import HFBackend, HFSettings
+
+    backend = HFBackend(HFSettings(path, dtype="float32", device_map="cpu", batch_size=batch))
+    list(backend.generate([GenerationRequest("warm up", 2)]))  # loads the model, outside the timing
+    result = Result(f"h  harness backend B={batch}", 0.0, note="in-process, no pytest")
+    started = time.perf_counter()
+    for i, done in backend.generate([GenerationRequest(it.prompt, it.budget, ("\n\n",)) for it in items]):
+        if not isinstance(done, Exception):
+            result.texts[(items[i].dataset, items[i].index)] = done.text
+            result.tokens += done.output_tokens or 0
+    result.wall_s = time.perf_counter() - started
+    backend.close()
+    return result
+
+
+def schema_accepts_auto() -> bool:
+    from nejumi_plugin.config.schema import ModelConfig
+
+    try:
+        ModelConfig.model_validate({"batch_size": "auto"})
+    except ValueError:
+        return False
+    return True
+
+
+def auto_max_batch() -> int:
+    """The most rows the harness's `batch_size: auto` puts in a batch (AUTO_FALLBACK before it had one)."""
+    from nejumi_plugin.backends import hf
+
+    return int(getattr(hf, "AUTO_MAX_BATCH", AUTO_FALLBACK))
+
+
+def trimmed_copy(data: Path, datasets: list[str], per_dataset: int, root: Path) -> Path:
+    """`root/evaluation/{test,dev}` with the first `per_dataset` samples of each file (dev items are deselected)."""
+    for split in ("test", "dev"):
+        folder = root / "evaluation" / split
+        folder.mkdir(parents=True, exist_ok=True)
+        for name in datasets:
+            src = (data if split == "test" else data.parent / split) / f"{name}.json"
+            raw = json.loads(src.read_text(encoding="utf-8"))
+            raw["samples"] = raw["samples"][:per_dataset]
+            (folder / f"{name}.json").write_text(json.dumps(raw, ensure_ascii=False), encoding="utf-8")
+    return root / "evaluation" / "test"
+
+
+def run_harness(model_arg: str, data: Path, items: list[Item], batch: int | str, tmp: Path, tok: Any) -> Result:
+    """(c) the harness end to end; predictions from its output table, token counts from its results store."""
+    datasets = list(dict.fromkeys(it.dataset for it in items))
+    per = max(sum(it.dataset == d for it in items) for d in datasets)
+    cfg = {
+        "testmode": False, "model_name": RUN, "wandb": {"run_name": RUN, "mode": "disabled"},
+        "run_llm_jp_eval_ja_0_shot": True, "run_llm_jp_eval_ja_few_shots": False,
+        "run_llm_jp_eval_en_0_shot": False, "run_llm_jp_eval_en_few_shots": False,
+        "run_mt_bench_ja": False, "run_mt_bench_en": False,
+        "model": {"api": False, "pretrained_model_name_or_path": model_arg, "device_map": "cpu", "batch_size": batch},
+        "llm_jp_eval": {"target_dataset": datasets, "torch_dtype": "fp32", "dataset_artifact": None,
+                        "dataset_dir": str(trimmed_copy(data, datasets, per, tmp / "data"))},
+    }  # fmt: skip
+    (tmp / "config.yaml").write_text(yaml.safe_dump(cfg, allow_unicode=True), encoding="utf-8")
+    out = tmp / "out"
+    shutil.rmtree(out, ignore_errors=True)  # a kept --workdir must not resume (every call would be cached)
+    select = f"({' or '.join(datasets)}) and not dev"
+    cmd = [sys.executable, "-m", "pytest", str(REPO / "benchmarks"), "--model-config", str(tmp / "config.yaml"),
+           "-k", select, "--output-dir", str(out), "-p", "no:cacheprovider", "-q"]  # fmt: skip
+    print("c: " + " ".join(cmd), flush=True)
+    started = time.perf_counter()
+    done = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, check=False)
+    wall = time.perf_counter() - started
+    tail = done.stdout.strip().splitlines()[-1:] or [""]
+    if done.returncode != 0:
+        print(done.stdout[-4000:], done.stderr[-2000:], sep="\n")
+    table = json.loads((out / RUN / "tables" / "jaster_output_table_ja_0shot.json").read_text(encoding="utf-8"))
+    col = {c: i for i, c in enumerate(table["columns"])}
+    rows = [r for r in table["data"] if r[col["data_type"]] == "test"]
+    result = Result("c  harness", wall, {(r[col["target_dataset"]], r[col["id"]]): r[col["pred"]] for r in rows})
+    with sqlite3.connect(out / RUN / "results.sqlite") as conn:
+        keys = [key for (key,) in conn.execute("SELECT key FROM results")]
+        result.note = f"rc={done.returncode}, {sum('/dev/' in k for k in keys)} dev items, pytest: {tail[0]}"
+        for key, blob in conn.execute("SELECT key, record FROM results"):
+            if "/test/" in key:
+                record = json.loads(blob)
+                counted = record.get("usage", {}).get("model", {}).get("output_tokens", 0)
+                result.tokens += counted or len(tok(record["output"], add_special_tokens=False)["input_ids"])
+    board = json.loads((out / RUN / "leaderboard.json").read_text(encoding="utf-8"))
+    found = {k: v for k, v in board.get("meta", {}).items() if any(w in k for w in ("throughput", "batch", "usage"))}
+    if found:
+        print("c: leaderboard.json meta:", json.dumps(found, ensure_ascii=False)[:600])
+    runs = out / RUN / "runs.jsonl"  # this invocation's own facts, e.g. its throughput and phase times
+    own = json.loads(runs.read_text(encoding="utf-8").splitlines()[-1]).get("throughput") if runs.exists() else None
+    if own:
+        print("c: runs.jsonl throughput:", json.dumps(own, ensure_ascii=False)[:600])
+        phases = own.get("phases_s", {})
+        result.note += f"; inside: wall {own.get('wall_s')} s, load {phases.get('load')} s, generate {phases.get('generate')} s"
+    return result
+
+
+def compare(ref: Result, other: Result, items: list[Item]) -> str:
+    """How many predictions agree after Neo's post-processing (c's are already post-processed)."""
+
+    def pred(r: Result, it: Item) -> str | None:
+        text = r.texts.get((it.dataset, it.index))
+        return text if text is None or r.method.startswith("c") else clean_prediction(text, get_spec(it.dataset).cleaning)
+
+    diff = [it for it in items if pred(ref, it) != pred(other, it)]
+    shown = "; ".join(f"{it.dataset}[{it.index}] {pred(ref, it)!r} vs {pred(other, it)!r}" for it in diff[:3])
+    return f"{len(items) - len(diff)}/{len(items)} same" + (f" (e.g. {shown})" if diff else "")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", default="embedded:gemma-3-270m", help="embedded:<name>, a local folder, or tiny")
+    parser.add_argument("--data", type=Path, default=FULL_DATA if FULL_DATA.is_dir() else DEMO_DATA)
+    parser.add_argument("--datasets", default=DATASETS)
+    parser.add_argument("--per-dataset", type=int, default=4)
+    parser.add_argument("--batch-size", default="auto", help="an int, or auto")
+    parser.add_argument("--ceiling-batch", type=int, default=None, help="b's batch size (default: see above)")
+    parser.add_argument("--workdir", type=Path, default=None, help="keep c's config, data and run here")
+    parser.add_argument("--skip", action="append", default=[], help="a, b, bstop, h or c (repeatable, or a,b)")
+    args = parser.parse_args()
+    skip = {s for arg in args.skip for s in arg.split(",")}
+    auto = args.batch_size == "auto"
+    harness_batch: int | str = ("auto" if schema_accepts_auto() else AUTO_FALLBACK) if auto else int(args.batch_size)
+    ceiling = args.ceiling_batch or (auto_max_batch() if auto else int(args.batch_size))
+
+    items = load_items(args.data, args.datasets.split(","), args.per_dataset)
+    counts = {d: sum(it.dataset == d for it in items) for d in dict.fromkeys(it.dataset for it in items)}
+    print(f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f}; data {args.data}")
+    print(f"{len(items)} prompts: {counts}; harness (c, h) batch_size={harness_batch}, b: B={ceiling}")
+    with tempfile.TemporaryDirectory(prefix="nejumi-bench-") as tmp_name:
+        tmp = args.workdir.resolve() if args.workdir else Path(tmp_name)
+        tmp.mkdir(parents=True, exist_ok=True)
+        model_arg = tiny_model(tmp) if args.model == "tiny" else args.model
+        path = resolve_model_path(model_arg)
+        started = time.perf_counter()
+        tok = AutoTokenizer.from_pretrained(path, padding_side="left")
+        model = AutoModelForCausalLM.from_pretrained(path, dtype=torch.float32, device_map="cpu").eval()
+        if tok.pad_token_id is None:
+            tok.pad_token = tok.eos_token
+        print(f"model {path}: loaded in {time.perf_counter() - started:.1f} s, {torch.get_num_threads()} threads")
+        with torch.inference_mode():  # warm-up on real prompts, so no method pays the first call's one-time costs
+            enc = tok([it.prompt for it in items[:ceiling]], return_tensors="pt", padding=True, add_special_tokens=False)
+            model.generate(**enc, max_new_tokens=8, do_sample=False, pad_token_id=tok.pad_token_id)
+        results: dict[str, Result] = {}
+        steps: list[tuple[str, Callable[[], Result]]] = [
+            ("b", lambda: run_generate(model, tok, items, ceiling, stop=False)),
+            ("bstop", lambda: run_generate(model, tok, items, ceiling, stop=True)),
+            ("a", lambda: run_pipeline(model, tok, items)),
+            ("h", lambda: run_backend(path, items, harness_batch)),
+            ("c", lambda: run_harness(model_arg, args.data, items, harness_batch, tmp, tok)),
+        ]
+        for name, step in steps:
+            if name not in skip:
+                results[name] = step()
+                print(f"{name}: {results[name].wall_s:.1f} s", flush=True)
+
+    print(f"\n{'method':<26}{'samples':>8}{'wall s':>9}{'samples/s':>11}{'tokens':>8}{'tokens/s':>10}  note")
+    for r in results.values():
+        n = len(r.texts)
+        print(f"{r.method:<26}{n:>8}{r.wall_s:>9.1f}{n / r.wall_s:>11.3f}{r.tokens:>8}{r.tokens / r.wall_s:>10.1f}  {r.note}")
+    if "c" in results:
+        c = results["c"]
+        for name in ("a", "b", "bstop", "h"):
+            if name in results:
+                print(f"c/{name}: {results[name].wall_s / c.wall_s:.2f} (samples/s)   "
+                      f"{name} vs c predictions: {compare(results[name], c, items)}")  # fmt: skip
+    if "b" in results and "a" in results:
+        print(f"a vs b predictions: {compare(results['a'], results['b'], items)}")
+    print(f"load average {os.getloadavg()[0]:.2f}")
+
+
+if __name__ == "__main__":
+    main()
