@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Generator, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 
 from .backends.base import Backend, BackendError, Completion, GenerationRequest
@@ -60,21 +60,38 @@ class Engine:
         order = list(unique)
         batch = [requests[unique[key][0]] for key in order]
         loaded_before, started = getattr(self.backend, "load_s", 0.0), time.perf_counter()
+        taken: set[int] = set()
+
+        def take(index: int, completion: Completion | BackendError) -> None:
+            key = order[index]
+            if index in taken:
+                return
+            if isinstance(completion, BackendError):  # this request alone failed: nothing stored, rerun retries
+                log.error("%s", completion)
+                taken.add(index)
+                self.stats.failed += len(unique[key])
+            else:  # when it was made travels with it (Neo's `tstamp`), the same when replayed later
+                completion = replace(completion, extra={**completion.extra, "created": round(time.time(), 3)})
+                self.calls.put(key, self.identity, batch[index], completion)
+                taken.add(index)
+                self.stats.generated += 1
+                self.stats.output_tokens += completion.output_tokens or 0
+            for name in unique[key]:
+                results[name] = completion
+            if self.progress:
+                self.progress(len(taken), len(order))
+
+        arrivals = self.backend.generate(batch)
+        arrival: tuple[int, Completion | BackendError] | None = None
         try:
-            for done, (index, completion) in enumerate(self.backend.generate(batch), start=1):
-                key = order[index]
-                if isinstance(completion, BackendError):  # this request alone failed: nothing stored, rerun retries
-                    log.error("%s", completion)
-                    self.stats.failed += len(unique[key])
-                else:  # when it was made travels with it (Neo's `tstamp`), the same when replayed later
-                    completion = replace(completion, extra={**completion.extra, "created": round(time.time(), 3)})
-                    self.calls.put(key, self.identity, batch[index], completion)
-                    self.stats.generated += 1
-                    self.stats.output_tokens += completion.output_tokens or 0
-                for name in unique[key]:
-                    results[name] = completion
-                if self.progress:
-                    self.progress(done, len(order))
+            for arrival in arrivals:
+                take(*arrival)
+        except KeyboardInterrupt:  # Ctrl-C, maybe while an answer was being stored (its transaction rolled back)
+            if arrival is not None:
+                take(*arrival)
+            for late in _stopped(arrivals):  # what the backend still had in flight, paid for: stored too
+                take(*late)
+            raise
         except BackendError as err:
             log.error("%s", err)
             for name in missing:
@@ -90,3 +107,15 @@ class Engine:
     def close(self) -> None:
         self.backend.close()
         self.calls.close()
+
+
+def _stopped(arrivals: Iterator[tuple[int, Completion | BackendError]]) -> Iterator[tuple[int, Completion | BackendError]]:
+    """Tell a backend's generator to stop (Ctrl-C) and yield what it still hands over — an API backend awaits the
+    requests it has in flight; a local one stops at once."""
+    if not isinstance(arrivals, Generator):
+        return
+    try:
+        yield arrivals.throw(KeyboardInterrupt())
+        yield from arrivals
+    except (KeyboardInterrupt, StopIteration):
+        return

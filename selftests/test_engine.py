@@ -91,3 +91,40 @@ def test_replay_never_asks_the_backend(tmp_path: Path) -> None:
     out = Engine(backend, store, replay=True).answer({"a": req("x"), "b": req("y")})
     assert out["a"].text == "X" and backend.seen == []
     assert isinstance(out["b"], BackendError) and str(out["b"]).startswith("--replay: b has no stored call in")
+
+
+class InFlightBackend(EchoBackend):
+    """Yields its answers; told to stop (Ctrl-C), it still hands over the one it had in flight, then stops."""
+
+    def generate(self, requests: Sequence[GenerationRequest]) -> Iterator[tuple[int, Completion]]:
+        try:
+            for i in range(len(requests) - 1):
+                yield i, Completion(requests[i].prompt.upper(), 0.01)
+        except KeyboardInterrupt:
+            last = len(requests) - 1
+            yield last, Completion(requests[last].prompt.upper(), 0.01)
+            raise
+
+
+class CtrlCOnce(CallStore):
+    """A store that is interrupted in the middle of its `interrupt_at`-th write (the write is rolled back)."""
+
+    interrupt_at = 2
+    writes = 0
+
+    def put(self, *args: Any, **kwargs: Any) -> None:
+        self.writes += 1
+        if self.writes == self.interrupt_at:
+            raise KeyboardInterrupt
+        super().put(*args, **kwargs)
+
+
+def test_ctrl_c_while_storing_keeps_that_answer_and_those_in_flight(tmp_path: Path) -> None:
+    store = CtrlCOnce(tmp_path / "calls.sqlite")
+    engine = Engine(InFlightBackend(), store)
+    with pytest.raises(KeyboardInterrupt):
+        engine.answer({p: req(p) for p in ("a", "b", "c", "d")})
+    again = Engine(EchoBackend(), CallStore(tmp_path / "calls.sqlite"))
+    answers = again.answer({p: req(p) for p in ("a", "b", "c", "d")})
+    assert again.backend.seen == ["c"]  # a (stored), b (its write interrupted, then stored), d (in flight) kept
+    assert {name: a.text for name, a in answers.items()} == {"a": "A", "b": "B", "c": "C", "d": "D"}
