@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 
 from .aggregate import mtbench
+from .aggregate.intervals import intervals_meta, run_intervals
 from .aggregate.jaster import JasterTaskTables, build_task_tables, leaderboard_row
 from .aggregate.usage import usage_summary
 from .blend import Blended, BlendError, blend
-from .aggregate.intervals import intervals_meta, run_intervals
 from .benchmark import DATA_ERROR_TASK
 from .gate import check_bounds
 from .invocation import ProcessStats, append_invocation, measuring_invocations
