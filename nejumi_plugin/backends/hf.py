@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import logging
 import time
 from collections import defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ log = logging.getLogger(__name__)
 
 _DTYPES = {"bf16": "bfloat16", "fp16": "float16", "fp32": "float32"}
 AUTO_MAX_BATCH = 64  # `batch_size: auto` starts here (or with fewer waiting rows); halved on out-of-memory
+STOP_TOKENS_PER_CHAR = 4  # a character is at most 4 byte-fallback tokens (UTF-8)
 
 
 @dataclass(frozen=True)
@@ -83,6 +85,10 @@ class HFBackend:
         except (OSError, ValueError, ImportError, RuntimeError) as err:
             self._load_error = BackendError(f"could not load model {s.path!r}: {err}")
             raise self._load_error from err
+        # torch, transformers and the model are ~400k objects that live as long as the run: out of the collector's
+        # sight, each full collection (pytest runs five at exit) takes microseconds instead of 0.2 s
+        gc.collect()
+        gc.freeze()
         self.load_s = time.perf_counter() - started
         log.info("loaded %s in %.1f s", s.path, self.load_s)
 
@@ -194,11 +200,7 @@ class HFBackend:
 
         request = requests[indices[0]]
         tok, model, stop = self._tokenizer, self._model, request.stop
-
-        def stopped(ids: list[int]) -> bool:
-            text = tok.decode(ids, skip_special_tokens=True)
-            return any(s in text for s in stop)
-
+        stopped = tail_stop_check(tok, stop)
         started = time.perf_counter()
         try:
             enc = tok(prompts, return_tensors="pt", padding=True, add_special_tokens=request.add_special_tokens)
@@ -208,7 +210,7 @@ class HFBackend:
             budgets = [requests[i].max_new_tokens for i in indices]
             rows = greedy_decode(
                 model, enc["input_ids"], enc["attention_mask"], budgets, self._end_ids(request),
-                stopped if stop else None, choose,
+                stopped, choose,
             )
             for row, ids, reason in rows:
                 text = tok.decode(ids, skip_special_tokens=True)
@@ -220,6 +222,24 @@ class HFBackend:
 
     def close(self) -> None:
         self._model = self._tokenizer = None
+
+
+def tail_stop_check(tokenizer: Any, stop: Sequence[str]) -> Callable[[list[int]], bool] | None:
+    """Whether a row's text holds a stop string, decoding only its last tokens: the check runs after every token,
+    so only an occurrence that ends in the newest one is new, and it spans at most STOP_TOKENS_PER_CHAR tokens per
+    character (byte-fallback pieces of one character) plus one token that may decode differently cut off from
+    its left context. Decoding the whole row instead costs 36 µs at 128 tokens against 5 µs (Gemma-3's
+    tokenizer), per row and step. A miss (special tokens decoding to nothing inside the window) only means
+    generating on: post-processing cuts at the stop string either way."""
+    if not stop:
+        return None
+    window = STOP_TOKENS_PER_CHAR * max(len(s) for s in stop) + 1
+
+    def stopped(ids: list[int]) -> bool:
+        text = tokenizer.decode(ids[-window:], skip_special_tokens=True)
+        return any(s in text for s in stop)
+
+    return stopped
 
 
 class _OutOfMemory(Exception):

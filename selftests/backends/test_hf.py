@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import random
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from nejumi_plugin.backends.base import BackendError, GenerationRequest
-from nejumi_plugin.backends.hf import HFBackend, HFSettings
+from nejumi_plugin.backends.hf import HFBackend, HFSettings, tail_stop_check
 
 PROMPTS = ["前提：猫", "質問：日本の首都は？\n回答：", "Qusetion: What is 2+2?\nChoices: A.3, B.4", "x", "### 応答:\n"]
 
@@ -184,3 +186,29 @@ def test_a_batch_out_of_memory_is_halved_and_nothing_is_lost(
 def test_a_zero_token_budget_is_answered_empty(backend: HFBackend) -> None:
     done = dict(backend.generate([GenerationRequest("x", 0), GenerationRequest("x", 2)]))
     assert done[0].text == "" and done[0].output_tokens == 0 and sorted(done) == [0, 1]
+
+
+def test_the_stop_check_on_the_last_tokens_fires_where_decoding_the_whole_row_would(tiny_model_dir: Path) -> None:
+    """Random rows (byte tokens of Japanese characters included), stop strings cut from their own text: the check
+    that decodes only the last tokens fires at the same token as one that decodes the whole row."""
+    from transformers import AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(tiny_model_dir)
+    ordinary = [i for i in range(len(tok)) if i not in tok.all_special_ids]
+    rng = random.Random(0)
+
+    def first_stop(ids: list[int], check: Callable[[list[int]], bool]) -> int | None:
+        return next((n for n in range(1, len(ids) + 1) if check(ids[:n])), None)
+
+    fired = 0
+    for _ in range(300):
+        ids = rng.choices(ordinary, k=40) + tok.encode(rng.choice(["猫です。\n\n", " は\n", "日本"]))
+        text = tok.decode(ids, skip_special_tokens=True)
+        start = rng.randrange(len(text) - 3)
+        stop = (text[start : start + rng.randint(1, 3)], "\n\n")
+        tail = tail_stop_check(tok, stop)
+        assert tail is not None
+        expected = first_stop(ids, lambda row: any(s in tok.decode(row, skip_special_tokens=True) for s in stop))
+        assert first_stop(ids, tail) == expected, (ids, stop)
+        fired += expected is not None
+    assert fired == 300 and tail_stop_check(tok, ()) is None
