@@ -71,6 +71,7 @@ class HFBackend:
         }
 
     def _load(self) -> None:
+        started = time.perf_counter()  # importing torch and transformers is part of loading (~1.5 s on a CPU)
         try:
             import torch
             import transformers
@@ -79,7 +80,6 @@ class HFBackend:
         s = self.settings
         if s.threads:
             torch.set_num_threads(s.threads)
-        started = time.perf_counter()
         try:
             self._model, self._tokenizer = self._from_pretrained(s, torch, transformers)
         except (OSError, ValueError, ImportError, RuntimeError) as err:
