@@ -200,6 +200,9 @@ def test_the_stop_check_on_the_last_tokens_fires_where_decoding_the_whole_row_wo
     def first_stop(ids: list[int], check: Callable[[list[int]], bool]) -> int | None:
         return next((n for n in range(1, len(ids) + 1) if check(ids[:n])), None)
 
+    def whole_row_check(stop: tuple[str, ...]) -> Callable[[list[int]], bool]:
+        return lambda row: any(s in tok.decode(row, skip_special_tokens=True) for s in stop)
+
     fired = 0
     for _ in range(300):
         ids = rng.choices(ordinary, k=40) + tok.encode(rng.choice(["猫です。\n\n", " は\n", "日本"]), add_special_tokens=False)
@@ -208,7 +211,7 @@ def test_the_stop_check_on_the_last_tokens_fires_where_decoding_the_whole_row_wo
         stop = (text[start : start + rng.randint(1, 3)], "\n\n")
         tail = tail_stop_check(tok, stop)
         assert tail is not None
-        expected = first_stop(ids, lambda row: any(s in tok.decode(row, skip_special_tokens=True) for s in stop))
+        expected = first_stop(ids, whole_row_check(stop))
         assert first_stop(ids, tail) == expected, (ids, stop)
         fired += expected is not None
     assert fired == 300 and tail_stop_check(tok, ()) is None
