@@ -14,8 +14,8 @@ Methods (all greedy, fp32, CPU, max_new_tokens = the dataset's output_length, pr
          dataset, testmode false, dev items deselected with -k), wall time taken from outside (startup, imports,
          model load and writing the run included).
 `--model tiny` builds selftests/tiny_model.py's random model in a temp folder. `--batch-size auto` goes to the
-harness (c and h) as `model.batch_size: auto` once its schema accepts it (else AUTO_FALLBACK); b uses
-`--ceiling-batch` (default: the batch size; for auto the harness's AUTO_MAX_BATCH, i.e. each dataset in one batch).
+harness (c and h) as `model.batch_size: auto`; b uses `--ceiling-batch` (default: the batch size; for auto the
+harness's AUTO_MAX_BATCH, i.e. each dataset in one batch).
 Predictions are compared after Neo's post-processing (text before the first blank line, the dataset's clean-up).
 """
 
@@ -48,6 +48,7 @@ from transformers import (
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))  # run as a script from anywhere: the checkout's package, not an installed one
 
+from nejumi_plugin.backends.hf import AUTO_MAX_BATCH
 from nejumi_plugin.models.embedded import resolve_model_path
 from nejumi_plugin.tasks.jaster.data import JasterLayout
 from nejumi_plugin.tasks.jaster.datasets import get_spec
@@ -57,7 +58,6 @@ from nejumi_plugin.tasks.jaster.prompts import build_template, render
 FULL_DATA = REPO.parent / "shared" / "data" / "jaster" / "1.2.6" / "evaluation" / "test"
 DEMO_DATA = REPO / "nejumi_plugin" / "demo_data" / "jaster" / "1.2.6" / "evaluation" / "test"
 DATASETS = "jnli,jemhopqa,niilc,jsquad,jcommonsenseqa,wiki_ner"  # NLI, QA (short and long), RC, MC, FA
-AUTO_FALLBACK = 16  # decode-step cost on a 2-core CPU flattens out around 16 rows (spec/environment.md §7)
 RUN = "bench"
 
 
@@ -158,23 +158,6 @@ def run_backend(path: str, items: list[Item], batch: int | str) -> Result:
     return result
 
 
-def schema_accepts_auto() -> bool:
-    from nejumi_plugin.config.schema import ModelConfig
-
-    try:
-        ModelConfig.model_validate({"batch_size": "auto"})
-    except ValueError:
-        return False
-    return True
-
-
-def auto_max_batch() -> int:
-    """The most rows the harness's `batch_size: auto` puts in a batch (AUTO_FALLBACK before it had one)."""
-    from nejumi_plugin.backends import hf
-
-    return int(getattr(hf, "AUTO_MAX_BATCH", AUTO_FALLBACK))
-
-
 def trimmed_copy(data: Path, datasets: list[str], per_dataset: int, root: Path) -> Path:
     """`root/evaluation/{test,dev}` with the first `per_dataset` samples of each file (dev items are deselected)."""
     for split in ("test", "dev"):
@@ -264,8 +247,8 @@ def main() -> None:
     args = parser.parse_args()
     skip = {s for arg in args.skip for s in arg.split(",")}
     auto = args.batch_size == "auto"
-    harness_batch: int | str = ("auto" if schema_accepts_auto() else AUTO_FALLBACK) if auto else int(args.batch_size)
-    ceiling = args.ceiling_batch or (auto_max_batch() if auto else int(args.batch_size))
+    harness_batch: int | str = "auto" if auto else int(args.batch_size)
+    ceiling = args.ceiling_batch or (AUTO_MAX_BATCH if auto else int(args.batch_size))
 
     items = load_items(args.data, args.datasets.split(","), args.per_dataset)
     counts = {d: sum(it.dataset == d for it in items) for d in dict.fromkeys(it.dataset for it in items)}
