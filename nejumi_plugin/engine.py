@@ -68,14 +68,13 @@ class Engine:
                 return
             if isinstance(completion, BackendError):  # this request alone failed: nothing stored, rerun retries
                 log.error("%s", completion)
-                taken.add(index)
                 self.stats.failed += len(unique[key])
             else:  # when it was made travels with it (Neo's `tstamp`), the same when replayed later
                 completion = replace(completion, extra={**completion.extra, "created": round(time.time(), 3)})
-                self.calls.put(key, self.identity, batch[index], completion)
-                taken.add(index)
+                self.calls.put(key, self.identity, batch[index], completion)  # a Ctrl-C here: taken again
                 self.stats.generated += 1
                 self.stats.output_tokens += completion.output_tokens or 0
+            taken.add(index)
             for name in unique[key]:
                 results[name] = completion
             if self.progress:

@@ -110,12 +110,11 @@ def append_invocation(run_dir: Path, record: Mapping[str, Any]) -> None:
     on a line of its own)."""
     run_dir.mkdir(parents=True, exist_ok=True)
     path = run_dir / RUNS_LOG
-    with open(path, "ab") as log:
-        if log.tell() > 0:
-            with open(path, "rb") as tail:
-                tail.seek(-1, os.SEEK_END)
-                if tail.read(1) != b"\n":
-                    log.write(b"\n")
+    with open(path, "a+b") as log:  # appends wherever it reads
+        if log.seek(0, os.SEEK_END) > 0:
+            log.seek(-1, os.SEEK_END)
+            if log.read(1) != b"\n":
+                log.write(b"\n")
         log.write((json.dumps(record, ensure_ascii=False, sort_keys=True) + "\n").encode("utf-8"))
         log.flush()
         os.fsync(log.fileno())
