@@ -205,7 +205,8 @@ def test_the_stop_check_on_the_last_tokens_fires_where_decoding_the_whole_row_wo
 
     fired = 0
     for _ in range(300):
-        ids = rng.choices(ordinary, k=40) + tok.encode(rng.choice(["猫です。\n\n", " は\n", "日本"]), add_special_tokens=False)
+        ending = rng.choice(["猫です。\n\n", " は\n", "日本"])
+        ids = rng.choices(ordinary, k=40) + tok.encode(ending, add_special_tokens=False)
         text = tok.decode(ids, skip_special_tokens=True)
         start = rng.randrange(len(text) - 3)
         stop = (text[start : start + rng.randint(1, 3)], "\n\n")
