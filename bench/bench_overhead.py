@@ -70,13 +70,10 @@ def pytest_cmd(cfg: Path, out: Path, *extra: str, profile: Path | None = None) -
             "-p", "no:cacheprovider", "-q", *extra]  # fmt: skip
 
 
-ENV: dict[str, str] = dict(os.environ)
-
-
-def timed(cmd: list[str], label: str, timeout: float = 3600) -> tuple[float, str]:
+def timed(cmd: list[str], label: str, env: dict[str, str], timeout: float = 3600) -> tuple[float, str]:
     """Run `cmd` from the repo root; its wall time and the last line pytest printed (its summary)."""
     started = time.perf_counter()
-    done = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=timeout, env=ENV, check=False)
+    done = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=timeout, env=env, check=False)
     wall = time.perf_counter() - started
     lines = [line for line in done.stdout.splitlines() if line.strip()]
     summary = next((line for line in reversed(lines) if re.search(r"\d+ (passed|failed|tests? collected)", line)),
@@ -127,30 +124,32 @@ def main() -> None:
         base = args.out.resolve() if args.out else Path(tmp_name)
         base.mkdir(parents=True, exist_ok=True)
         out, cfg_path = base / "out", base / "config.yaml"
+        env = dict(os.environ)
         if args.bytecode_cache:
-            ENV.pop("PYTHONDONTWRITEBYTECODE", None)
-            ENV["PYTHONPYCACHEPREFIX"] = str(base / "pycache")
-        print("bytecode cache:", "off (PYTHONDONTWRITEBYTECODE)" if ENV.get("PYTHONDONTWRITEBYTECODE") else "on")
+            env.pop("PYTHONDONTWRITEBYTECODE", None)
+            env["PYTHONPYCACHEPREFIX"] = str(base / "pycache")
+        print("bytecode cache:", "off (PYTHONDONTWRITEBYTECODE)" if env.get("PYTHONDONTWRITEBYTECODE") else "on")
         if not cfg_path.exists():
             write_config(cfg_path, DEAD_URL, args.jaster_data, args.mtbench_data, args.testmode)
         if "collect" not in skip:
             for attempt in (1, 2):  # the first may read the data files from disk and fill the bytecode cache
-                timed(pytest_cmd(cfg_path, base / "collect-out", "--collect-only"), f"collect-only #{attempt}")
+                timed(pytest_cmd(cfg_path, base / "collect-out", "--collect-only"), f"collect-only #{attempt}", env)
         if args.profile_collect:
             prof = base / "collect.prof"
-            timed(pytest_cmd(cfg_path, base / "collect-out", "--collect-only", profile=prof), "collect (cProfile)")
+            cmd = pytest_cmd(cfg_path, base / "collect-out", "--collect-only", profile=prof)
+            timed(cmd, "collect (cProfile)", env)
             report_profile(prof, args.top)
         if "run" not in skip:
             server = ScriptedJudge()
             with serve(server) as url:
                 write_config(cfg_path, url, args.jaster_data, args.mtbench_data, args.testmode)
-                timed(pytest_cmd(cfg_path, out), "full run (scripted server)")
+                timed(pytest_cmd(cfg_path, out), "full run (scripted server)", env)
             print(f"server answered {server.requests} requests")
         if "replay" not in skip:
-            timed(pytest_cmd(cfg_path, out, "--replay"), "replay")
+            timed(pytest_cmd(cfg_path, out, "--replay"), "replay", env)
         if "profile" not in skip:
             prof = base / "replay.prof"
-            timed(pytest_cmd(cfg_path, out, "--replay", profile=prof), "replay (cProfile)")
+            timed(pytest_cmd(cfg_path, out, "--replay", profile=prof), "replay (cProfile)", env)
             report_profile(prof, args.top)
     print(f"load average {os.getloadavg()[0]:.2f}")
 
