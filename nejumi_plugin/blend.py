@@ -150,6 +150,37 @@ def open_source(spec: str, cfg: RunConfig) -> Source:
                      "(entity/project/run_id)")  # fmt: skip
 
 
+def check_sources(requests: Sequence["BlendRequest"], cfg: RunConfig) -> None:
+    """Before any request: every local source exists and holds a finished run (and, where tasks are named, their
+    tables); a W&B run path is well formed and W&B is online (whether the run exists is asked only at the end)."""
+    for request in requests:
+        source = open_source(request.source, cfg)
+        if isinstance(source, LocalRun) and not (source.path / "leaderboard.json").is_file():
+            raise BlendError(f"--blend-from {request.source}: {source.path} holds no leaderboard.json; is it a "
+                             "finished nejumi run directory?")  # fmt: skip
+        if isinstance(source, OfflineWandbRun):
+            from .wandb_offline import OfflineRunError, find_run_dir
+
+            try:
+                find_run_dir(source.path)
+            except OfflineRunError as err:
+                raise BlendError(f"--blend-from {request.source}: neither a nejumi run directory (no tables/) nor "
+                                 f"an offline W&B run ({err})") from None  # fmt: skip
+        if isinstance(source, WandbApiRun):
+            continue
+        for task in request.tasks or ():
+            if not source.has(task_tables(task)[0]):
+                raise BlendError(f"--blend-from {request.source}: it has no {task_tables(task)[0]} (task {task})")
+
+
+def check_plan(requests: Sequence["BlendRequest"], cfg: RunConfig, evaluated: set[str]) -> None:
+    """Before any request, once the selected items are known: a task offered twice, or asked of a source while this
+    run evaluates it (BlendError). Left to the end when a source is a W&B run (reading it needs the network)."""
+    sources = {r.source: open_source(r.source, cfg) for r in requests}
+    if not any(isinstance(source, WandbApiRun) for source in sources.values()):
+        plan(requests, sources, evaluated)
+
+
 @dataclass(frozen=True)
 class BlendRequest:
     """One source and the tasks asked of it (None: every task it has that this run does not evaluate)."""

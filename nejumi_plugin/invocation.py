@@ -115,9 +115,13 @@ def append_invocation(run_dir: Path, record: Mapping[str, Any]) -> None:
             log.seek(-1, os.SEEK_END)
             if log.read(1) != b"\n":
                 log.write(b"\n")
-        log.write((json.dumps(record, ensure_ascii=False, sort_keys=True) + "\n").encode("utf-8"))
+        log.write((_line(record) + "\n").encode("utf-8"))
         log.flush()
         os.fsync(log.fileno())
+
+
+def _line(record: Mapping[str, Any]) -> str:
+    return json.dumps(record, ensure_ascii=False, sort_keys=True)
 
 
 def read_invocations(run_dir: Path) -> list[dict[str, Any]]:
@@ -136,6 +140,9 @@ def read_invocations(run_dir: Path) -> list[dict[str, Any]]:
     return records
 
 
-def measuring_invocations(run_dir: Path) -> list[dict[str, Any]]:
-    """The invocations whose calls the row rests on: those that asked a backend at least once."""
-    return [record for record in read_invocations(run_dir) if calls_made(record) > 0]
+def measuring_invocations(run_dir: Path, current: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
+    """The invocations whose calls the row rests on: those that asked a backend at least once (the earlier ones from
+    `runs.jsonl`, then `current`, this invocation's record, which is appended once its outcome is final)."""
+    now = [json.loads(_line(current))] if current is not None else []  # as it will read back from runs.jsonl
+    records = [*read_invocations(run_dir), *now]
+    return [record for record in records if calls_made(record) > 0]

@@ -9,8 +9,10 @@ from typing import Any
 
 import pytest
 
-from .blend import BlendError, blend_requests
-from .benchmark import BENCHMARK_ATTR, CASE_PARAM, BrokenCase, case_of, is_benchmark, module_group
+from . import preflight
+from .blend import BlendError, blend_requests, check_plan, check_sources
+from .backends.placement import gpu_key_notes
+from .benchmark import BENCHMARK_ATTR, CASE_PARAM, BrokenCase, case_of, is_benchmark
 from .config import ConfigError, load_config
 from .gate import parse_bounds
 from .report import RunReport
@@ -19,6 +21,7 @@ from .tasks.jaster.cases import JasterCase, enabled_settings
 from .tasks.mtbench.cases import MtbenchCase, enabled_languages
 from .sinks.terminal import live_progress
 from .sinks.wandb_sink import target_problem
+from .run_dir import RunDirError
 from .store import StoreError
 from .tasks.jaster.datasets import expand_target
 
@@ -67,29 +70,24 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
 
 
-@pytest.hookimpl(tryfirst=True)
-def pytest_cmdline_main(config: pytest.Config) -> None:
-    """With `-n N`, send each module's items to one worker so its batch is generated once (xdist loadgroup)."""
-    if config.getoption("model_config") and getattr(config.option, "numprocesses", None):
-        chosen = any(arg == "-d" or arg.startswith("--dist") for arg in config.invocation_params.args)
-        if not chosen and getattr(config.option, "dist", "no") in ("no", "load"):  # xdist may have set "load"
-            config.option.dist = "loadgroup"
+@pytest.hookimpl(tryfirst=True, optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """With `-n N`, a benchmark module goes whole to one worker, which generates its batch once: xdist's `loadfile`
+    scheduler, chosen here rather than by rewriting options, so no hook order inside xdist can undo it. A `--dist`
+    that keeps modules whole (`loadfile`, `loadscope`) is left to xdist."""
+    if not config.getoption("model_config") or config.getoption("dist", "no") in ("loadfile", "loadscope"):
+        return None
+    from xdist.scheduler import LoadFileScheduling
 
-
-@pytest.hookimpl(optionalhook=True)
-def pytest_configure_node(node: Any) -> None:
-    """xdist: workers parse the original command line, so tell them that the controller chose loadgroup (they
-    then suffix node ids with their group, which is how the controller keeps a module on one worker)."""
-    if node.config.getoption("dist", "no") == "loadgroup":
-        node.workerinput["nejumi_loadgroup"] = True
+    return LoadFileScheduling(config, log)
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    if getattr(config, "workerinput", {}).get("nejumi_loadgroup"):
-        config.option.loadgroup = True
     path = config.getoption("model_config")
     if not path:
         return
+    worker = hasattr(config, "workerinput")
+    cwd = Path(config.invocation_params.dir)
     try:
         cfg = load_config(path, config.getoption("nejumi_set"))
         expand_target(cfg.llm_jp_eval.target_dataset)
@@ -97,37 +95,50 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(str(err)) from None
     except ValueError as err:  # an unknown target_dataset
         raise pytest.UsageError(f"{cfg.source_path}: {err}") from None
-    output_dir = Path(config.invocation_params.dir, config.getoption("output_dir")).resolve()
-    worker = hasattr(config, "workerinput")
-    try:
-        blends = blend_requests(cfg, config.getoption("nejumi_blend"), Path(config.invocation_params.dir))
-    except BlendError as err:
-        raise pytest.UsageError(str(err)) from None
-    cache = config.getoption("call_cache")
     try:
         bounds = {**cfg.report.fail_under, **parse_bounds(config.getoption("fail_under") or {})}
     except ValueError as err:
         raise pytest.UsageError(f"--fail-under: {err}") from None
+    try:
+        blends = blend_requests(cfg, config.getoption("nejumi_blend"), cwd)
+        if not worker:  # what can be checked without the model, before any request (the workers' controller did)
+            preflight.check_templates(cfg)
+            preflight.check_wandb(cfg)
+            check_sources(blends, cfg)
+            preflight.check_bounds(cfg, bounds, blends)
+    except ConfigError as err:  # BlendError included
+        raise pytest.UsageError(str(err)) from None
+    cache = config.getoption("call_cache")
     session = NejumiSession(
-        cfg, output_dir, batch_per_module=worker, progress=None if worker else live_progress(config), blends=blends,
-        replay=config.getoption("replay"),
-        call_cache=Path(config.invocation_params.dir, cache).resolve() if cache else None, bounds=bounds,
+        cfg, Path(cwd, config.getoption("output_dir")).resolve(), batch_per_module=worker,
+        progress=None if worker else live_progress(config), blends=blends, replay=config.getoption("replay"),
+        call_cache=Path(cwd, cache).resolve() if cache else None, bounds=bounds,
     )  # fmt: skip
     config.stash[SESSION_KEY] = session
     if getattr(config.option, "dist", "no") != "no" and not worker:  # xdist's controller collects nothing itself
         tasks = enabled_settings(cfg), enabled_languages(cfg)
         _stop_on_key_problems(session, bool(tasks[0]), bool(tasks[1]))
-    if not worker:  # the controller (or the only process) builds the report
+    if not worker:  # the controller (or the only process) holds the run directory and builds the report
         problem = target_problem(cfg, session.wandb_target)
         if problem:
             raise pytest.UsageError(problem)
-        try:
-            session.check_stores()
-        except StoreError as err:
-            raise pytest.UsageError(str(err)) from None
+        if not config.option.collectonly:  # collecting writes nothing
+            try:
+                session.hold_run_dir()
+            except (RunDirError, StoreError) as err:
+                raise pytest.UsageError(str(err)) from None
+        if enabled_languages(cfg):
+            workers = getattr(config.option, "numprocesses", None) or 1
+            session.warnings += gpu_key_notes(cfg.mtbench, api=bool(cfg.model.api), workers=int(workers))
         report = RunReport(session)
         config.stash[REPORT_KEY] = report
         config.pluginmanager.register(report, "nejumi-report")
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    """Said before any item runs: what the run found that the user should know (e.g. earlier answers gone)."""
+    session = config.stash.get(SESSION_KEY, None)
+    return [f"nejumi: WARNING: {warning}" for warning in session.warnings] if session is not None else []
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
@@ -155,7 +166,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Drop benchmark functions with nothing selected; mark each module as one xdist group (before -k and xdist)."""
+    """Drop benchmark functions with nothing selected (before -k and xdist)."""
     if SESSION_KEY not in config.stash:
         if any(is_benchmark(item) for item in items):
             raise pytest.UsageError("benchmarks need a run config: pytest benchmarks --model-config configs/config.yaml")
@@ -168,10 +179,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             dropped.append(item)  # an empty parameter set (a switched-off dataset), or a blend-only run
             continue
         kept.append(item)
-        if case is not None:
-            item.add_marker(pytest.mark.xdist_group(module_group(item)))  # with -n N a module goes to one worker
-            if not isinstance(case, BrokenCase):
-                item.extra_keyword_matches.add(case.keyword)  # `-k mmlu_en_anatomy` selects a subject
+        if case is not None and not isinstance(case, BrokenCase):
+            item.extra_keyword_matches.add(case.keyword)  # `-k mmlu_en_anatomy` selects a subject
     if dropped:
         config.hook.pytest_deselected(items=dropped)
         items[:] = kept
@@ -198,6 +207,10 @@ def pytest_collection_finish(session: pytest.Session) -> None:
         cases = [case_of(item) for item in session.items]  # after -k: a missing API key stops the run before any item
         jaster, mtbench = (any(isinstance(c, kind) for c in cases) for kind in (JasterCase, MtbenchCase))
         _stop_on_key_problems(nejumi, jaster, mtbench)
+        try:  # and a blend that cannot be done as asked
+            check_plan(nejumi.blends, nejumi.cfg, {c.task for c in cases if c is not None})
+        except BlendError as err:
+            raise pytest.UsageError(str(err)) from None
     for item in session.items:
         case = case_of(item)
         if case is not None and not isinstance(case, BrokenCase):

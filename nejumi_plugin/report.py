@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +21,7 @@ from .invocation import ProcessStats, append_invocation, measuring_invocations
 from .session import NejumiSession
 from .sinks.files import write_run
 from .sinks.terminal import calls_line, summary_lines
-from .sinks.wandb_sink import log_run
+from .sinks.wandb_sink import WandbError, log_run
 from .tasks.jaster.cases import enabled_settings
 from .tasks.mtbench.cases import enabled_languages
 
@@ -38,8 +38,8 @@ class RunReport:
         self.expected: dict[str, int] = {}  # items selected per task (from collection, or from the xdist workers)
         self.interrupted = False
         self.written = False
-        self.notes: list[str] = []  # said at the end of the summary (W&B, blending)
-        self.blend_failed = False
+        self.notes: list[str] = []  # said at the end of the summary (W&B, the report, what was blended)
+        self.problems: list[str] = []  # what keeps the run from being complete besides its items (blend, sinks)
         self.violations: list[str] = []  # scores under their `--fail-under` / `report.fail_under` bound
         self.worker_stats = ProcessStats()  # calls and phase times of the xdist workers
 
@@ -146,12 +146,13 @@ class RunReport:
         try:
             return blend(self.session.blends, self.session.cfg, evaluated)
         except (BlendError, OSError, ValueError, KeyError) as err:
-            self.notes.append(f"blending failed: {err}")
-            self.blend_failed = True
+            self.problems.append(f"blending failed: {err}")
             return Blended()
 
     @pytest.hookimpl(trylast=True)
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
+        if session.config.option.collectonly:
+            return  # collecting evaluates nothing and writes nothing
         if not (self.expected or self.records or self.failed or self.session.blends):
             return  # no benchmark item was selected, nothing to blend
         self.interrupted = exitstatus == pytest.ExitCode.INTERRUPTED
@@ -161,26 +162,62 @@ class RunReport:
         row = self.row(extra.blocks)
         tables = {name: tbl for task in [*self.tasks, *self.mtbench] for name, tbl in task.tables.items()}
         tables.update(extra.tables)  # the pulled tables are logged again under their names, as Neo's blend_run does
-        run_dir, complete = self.session.run_dir, self.complete and not self.blend_failed
         stats = self.stats()
         stats.phases_s["report"] = time.perf_counter() - reporting  # building the tables (not writing them)
-        append_invocation(run_dir, self.session.invocation(
-            stats, len(self.records), exit=_exit_name(exitstatus), complete=complete,
-            items={**self.counts(), "from_cache": self.from_cache()},
-        ))  # fmt: skip
-        write_run(run_dir, tables, {**row, "meta": self.meta(complete, extra, tables)})  # first: W&B cannot lose it
-        self.written = True
-        media = self.write_report() if tables else []
-        log_run(self.session.cfg, run_dir, tables, row, self.session.wandb_target, self.notes.append, media)
+        self.violations = check_bounds(row["columns"], row["data"][0], self.session.bounds)
         if extra.provenance:
             self.notes.append("blended: " + ", ".join(f"{t} from {s}" for t, s in extra.provenance.items()))
-        self.violations = check_bounds(row["columns"], row["data"][0], self.session.bounds)
-        if self.blend_failed or self.violations:
-            session.exitstatus = pytest.ExitCode.TESTS_FAILED  # an incomplete row, or a score under its bound
-        elif self.session.blend_only and exitstatus == pytest.ExitCode.NO_TESTS_COLLECTED:
-            session.exitstatus = pytest.ExitCode.OK  # a blend-only run evaluates nothing by design
+        run_dir = self.session.run_dir
+        record = self._invocation(stats, exitstatus)
+        write_run(run_dir, tables, self._board(row, extra, tables, record))  # first: no sink can lose it
+        self.written = True
+        media = self._sink("report.html", self.write_report) if tables else []
+        self._sink("W&B", lambda: log_run(self.session.cfg, run_dir, tables, row, self.session.wandb_target,
+                                          self.notes.append, media))  # fmt: skip
+        if self.problems:  # a sink failed after the row was written: the row says so too
+            record = self._invocation(stats, exitstatus)
+            write_run(run_dir, {}, self._board(row, extra, tables, record))
+            if media:
+                self._sink("report.html", self.write_report)
+        append_invocation(run_dir, record)
+        session.exitstatus = self.exit_status(exitstatus)
 
-    def meta(self, complete: bool, extra: Blended, tables: Mapping[str, Any]) -> dict[str, Any]:
+    @property
+    def run_complete(self) -> bool:
+        """Every selected item scored, every blend taken and every sink written: what the summary, the row's meta,
+        `runs.jsonl` and the exit code all say."""
+        return self.complete and not self.problems
+
+    def exit_status(self, exitstatus: int) -> int:
+        """The session's exit code: an incomplete row, or a score under its bound, is a failed session."""
+        if exitstatus == pytest.ExitCode.NO_TESTS_COLLECTED and self.session.blend_only:
+            exitstatus = pytest.ExitCode.OK  # a blend-only run evaluates nothing by design
+        if exitstatus == pytest.ExitCode.OK and (not self.run_complete or self.violations):
+            return pytest.ExitCode.TESTS_FAILED
+        return exitstatus
+
+    def _invocation(self, stats: ProcessStats, exitstatus: int) -> dict[str, Any]:
+        return self.session.invocation(
+            stats, len(self.records), exit=_exit_name(self.exit_status(exitstatus)), complete=self.run_complete,
+            items={**self.counts(), "from_cache": self.from_cache()},
+        )  # fmt: skip
+
+    def _board(self, row: Mapping[str, Any], extra: Blended, tables: Mapping[str, Any],
+               record: Mapping[str, Any]) -> dict[str, Any]:  # fmt: skip
+        return {**row, "meta": self.meta(self.run_complete, extra, tables, record)}
+
+    def _sink(self, name: str, write: Callable[[], Any]) -> Any:
+        """Run one sink after the row is written; its failure is said and makes the run incomplete, never raised."""
+        try:
+            return write()
+        except WandbError as err:
+            self.problems.append(str(err))
+        except Exception as err:  # the row is on disk already: no sink may take the run down with it
+            self.problems.append(f"{name} failed ({type(err).__name__}: {err})")
+        return []
+
+    def meta(self, complete: bool, extra: Blended, tables: Mapping[str, Any],
+             record: Mapping[str, Any]) -> dict[str, Any]:  # fmt: skip
         """The row's meta: what the config and the stored calls determine (see `invocation`)."""
         settings = self.session.cfg.report
         b, seed = settings.bootstrap_samples, settings.bootstrap_seed
@@ -195,22 +232,20 @@ class RunReport:
                 {r["task"] for r in self.records.values()},
                 {r["row"]["target_dataset"] for r in self.records.values() if "row" in r},
             ),
-            invocations=measuring_invocations(self.session.run_dir),
+            invocations=measuring_invocations(self.session.run_dir, record),
+            **({"problems": list(self.problems)} if self.problems else {}),
         )  # fmt: skip
 
     def write_report(self) -> list[Path]:
-        """`report.html` and the radar PNGs (when `report.html` is on); a failure is said, never raised."""
+        """`report.html` and the radar PNGs (when `report.html` is on)."""
         if not self.session.cfg.report.html:
             return []
         from .sinks.html_report import write_report
 
-        try:
-            paths = write_report(self.session.run_dir, b=self.session.cfg.report.bootstrap_samples,
-                                 seed=self.session.cfg.report.bootstrap_seed)  # fmt: skip
-        except Exception as err:  # the row is written already: the report must not take the run down with it
-            self.notes.append(f"report.html not written ({type(err).__name__}: {err})")
-            return []
-        self.notes.append(f"report: {paths[0]}")
+        paths = write_report(self.session.run_dir, b=self.session.cfg.report.bootstrap_samples,
+                             seed=self.session.cfg.report.bootstrap_seed)  # fmt: skip
+        if f"report: {paths[0]}" not in self.notes:
+            self.notes.append(f"report: {paths[0]}")
         return paths
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
@@ -218,10 +253,14 @@ class RunReport:
             return
         terminalreporter.section("nejumi leaderboard")
         lines = summary_lines(
-            self.tasks, self.mtbench, str(self.session.run_dir), self.complete, self.counts(), self.judge_note()
+            self.tasks, self.mtbench, str(self.session.run_dir), self.run_complete, self.counts(), self.judge_note()
         )
         for line in [*lines, calls_line(self.stats().calls, self.session.replay), *self.notes]:
             terminalreporter.write_line(line)
+        for warning in self.session.warnings:
+            terminalreporter.write_line(f"WARNING: {warning}", yellow=True, bold=True)
+        for problem in self.problems:
+            terminalreporter.write_line(f"INCOMPLETE: {problem}", red=True, bold=True)
         if self.violations:
             terminalreporter.write_line("fail-under: " + "; ".join(self.violations), red=True, bold=True)
 

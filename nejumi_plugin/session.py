@@ -23,6 +23,7 @@ from .data_source import resolve_dataset_dir, resolve_local_model, resolve_model
 from .engine import Engine
 from .invocation import ProcessStats, call_counts, phase_seconds, throughput
 from .sinks.wandb_sink import WandbTarget
+from .run_dir import RunDirLock, earlier_answers_gone, hold
 from .store import CallStore, ResultStore, StoreError
 from .tasks.jaster import cases as jaster_cases
 from .tasks.jaster.cases import JasterCase
@@ -64,6 +65,8 @@ class NejumiSession:
     replay: bool = False  # answer only from stored calls (`--replay`)
     call_cache: Path | None = None  # a CallStore shared between runs (`--call-cache`)
     bounds: dict[str, float] = field(default_factory=dict)  # the regression gate (`--fail-under`, report.fail_under)
+    warnings: list[str] = field(default_factory=list)  # said at the start and in the summary
+    lock: RunDirLock | None = None  # the hold on the run directory (the controller's, or the only process's)
     _mtbench: dict[str, MtbenchData] = field(default_factory=dict)
     _mtbench_runners: dict[str, MtbenchRunner] = field(default_factory=dict)
     _prepared: set[tuple[str, str]] = field(default_factory=set)  # (batch, kind) whose generation was asked
@@ -189,9 +192,15 @@ class NejumiSession:
             self._mtbench_runners[language] = runner
         return self._mtbench_runners[language]
 
-    def check_stores(self) -> None:
-        """Open the run's existing stores once: a damaged one is reported before any item runs (StoreError)."""
+    def hold_run_dir(self) -> None:
+        """Take the run directory for this run's life (one writer: RunDirError names the holder, or why it cannot be
+        written), then open its existing stores once: one that is damaged or cannot be opened is reported before
+        any item runs (StoreError); a finished run whose calls store is gone or empty is warned about."""
+        self.lock = hold(self.run_dir)
         calls = self.call_cache or self.run_dir / "calls.sqlite"
+        warning = earlier_answers_gone(self.run_dir, calls)
+        if warning:
+            self.warnings.append(warning)
         for kind, path in ((CallStore, calls), (ResultStore, self.run_dir / "results.sqlite")):
             if path.exists():
                 kind(path).close()
@@ -320,3 +329,5 @@ class NejumiSession:
         for name in ("judge_engine", "mtbench_engine", "engine", "calls", "results"):
             if name in self.__dict__:
                 self.__dict__[name].close()
+        if self.lock is not None:
+            self.lock.release()

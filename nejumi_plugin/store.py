@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import sqlite3
 import time
 from collections.abc import Iterable, Mapping
@@ -22,9 +23,21 @@ class StoreError(Exception):
     """A store file that cannot be trusted (damaged, truncated, not a store); the message names it."""
 
 
+def _access(path: Path) -> str:
+    """What to do about a store that could not be opened, from the file's and its folder's permissions."""
+    if path.exists() and not os.access(path, os.R_OK | os.W_OK):
+        return "this user may not read and write the file: fix its permissions (or run as its owner)"
+    if not os.access(path.parent, os.W_OK | os.X_OK):
+        return "this user may not write its folder (SQLite keeps its journal beside it): fix the folder's permissions"
+    return "check the file's permissions and the disk (read-only, or full)"
+
+
 def _connect(path: Path, attempts: int = 300) -> sqlite3.Connection:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    conn = sqlite3.connect(path, timeout=60, isolation_level=None)  # autocommit: each write is durable at once
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(path, timeout=60, isolation_level=None)  # autocommit: each write is durable at once
+    except (OSError, sqlite3.OperationalError) as err:
+        raise StoreError(f"{path}: the store cannot be opened ({err}); {_access(path)}") from None
     try:
         for attempt in range(attempts):
             try:  # switching to WAL does not wait on the busy timeout: workers opening a new store together retry
@@ -36,6 +49,9 @@ def _connect(path: Path, attempts: int = 300) -> sqlite3.Connection:
                 time.sleep(0.05)
         conn.execute("PRAGMA synchronous=NORMAL")
         problems = [row[0] for row in conn.execute("PRAGMA quick_check")]
+    except sqlite3.OperationalError as err:  # cannot open or write it: permissions, a read-only disk, no space
+        conn.close()
+        raise StoreError(f"{path}: the store cannot be opened for reading and writing ({err}); {_access(path)}") from None
     except sqlite3.DatabaseError as err:  # "file is not a database", "database disk image is malformed"
         conn.close()
         raise StoreError(f"{path}: not a usable store ({err}); move it aside to start afresh") from None

@@ -9,8 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
+from e2e import write_config
 from tiny_model import build_tiny_model
 
 REPO = Path(__file__).resolve().parent.parent
@@ -49,27 +49,9 @@ def make_config(tmp_path: Path, tiny_model_dir: Path, tiny_jaster_dir: Path) -> 
     """Write a run config for the tiny model; keyword arguments override top-level sections (merged one level)."""
 
     def make(name: str = "config.yaml", **overrides: Any) -> Path:
-        cfg: dict[str, Any] = {
-            "testmode": True,
-            "model_name": "tiny-random",
-            "wandb": {"run_name": "tiny-run", "mode": "disabled"},
-            "run_mt_bench_ja": False,
-            "run_mt_bench_en": False,
-            "model": {
-                "use_wandb_artifacts": False,
-                "pretrained_model_name_or_path": str(tiny_model_dir),
-                "device_map": "cpu",
-            },
-            "llm_jp_eval": {"torch_dtype": "fp32", "dataset_artifact": None, "dataset_dir": str(tiny_jaster_dir)},
-        }
-        for key, value in overrides.items():
-            if isinstance(value, dict) and isinstance(cfg.get(key), dict):
-                cfg[key] = {**cfg[key], **value}
-            else:
-                cfg[key] = value
-        path = tmp_path / name
-        path.write_text(yaml.safe_dump(cfg, allow_unicode=True), encoding="utf-8")
-        return path
+        return write_config(tmp_path / name, tiny_model_dir, tiny_jaster_dir, **overrides)
 
     return make
+
+
 from openai_server import openai_server  # noqa: E402,F401  (a real OpenAI-compatible server)

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from nejumi_plugin.invocation import read_invocations as invocations  # noqa: F401  (re-exported for the tests)
 
@@ -29,3 +33,34 @@ def load(path: Path) -> Any:
 def mtbench_dataset(*languages: str) -> dict[str, dict[str, str]]:
     """`mtbench.dataset` pointing the test-mode files of `languages` at the vendored small sets."""
     return {lang: {key: str(DEMO_MTBENCH / lang) for key in MTBENCH_FILE_KEYS} for lang in languages}
+
+
+def write_config(path: Path, model_dir: Path, jaster_dir: Path, **overrides: Any) -> Path:
+    """A test-mode run config for the tiny model at `path`; keyword arguments override top-level sections (merged
+    one level deep)."""
+    cfg: dict[str, Any] = {
+        "testmode": True,
+        "model_name": "tiny-random",
+        "wandb": {"run_name": "tiny-run", "mode": "disabled"},
+        "run_mt_bench_ja": False,
+        "run_mt_bench_en": False,
+        "model": {"use_wandb_artifacts": False, "pretrained_model_name_or_path": str(model_dir), "device_map": "cpu"},
+        "llm_jp_eval": {"torch_dtype": "fp32", "dataset_artifact": None, "dataset_dir": str(jaster_dir)},
+    }
+    for key, value in overrides.items():
+        if isinstance(value, dict) and isinstance(cfg.get(key), dict):
+            cfg[key] = {**cfg[key], **value}
+        else:
+            cfg[key] = value
+    path.write_text(yaml.safe_dump(cfg, allow_unicode=True), encoding="utf-8")
+    return path
+
+
+def run_benchmarks_in(cwd: Path, config: Path, out: Path, *args: str, env: dict[str, str] | None = None,
+                      timeout: float = 600) -> subprocess.CompletedProcess[str]:  # fmt: skip
+    """`pytest benchmarks` in a fresh interpreter outside pytester (for module-scoped fixtures); output captured."""
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", str(REPO / "benchmarks"), "--model-config", str(config), "--output-dir",
+         str(out), "-p", "no:cacheprovider", *args],
+        cwd=cwd, env={**os.environ, **(env or {})}, capture_output=True, text=True, timeout=timeout,
+    )  # fmt: skip

@@ -87,7 +87,7 @@ def test_a_blend_only_run_joins_two_earlier_runs_with_neo_column_names(
     tables = {p.stem for p in (tmp_path / "c" / "blended" / "tables").glob("*.json")}
     assert {"jaster_output_table_ja_0shot", "mtbench_output_table_ja", "mtbench_radar_table_ja"} <= tables
     clash = run_benchmarks(pytester, blend_cfg, tmp_path / "d", *sources, f"--blend-from={tmp_path / 'b' / 'tiny-run'}")
-    assert clash.ret == pytest.ExitCode.TESTS_FAILED and "task mtbench_ja is in both" in clash.stdout.str()
+    assert clash.ret == pytest.ExitCode.USAGE_ERROR and "task mtbench_ja is in both" in clash.stderr.str()  # at once
     assert load(tmp_path / "d" / "blended" / "leaderboard.json")["meta"]["complete"] is False
 
 
@@ -115,5 +115,5 @@ def test_run_chain_takes_a_task_from_an_offline_wandb_run_and_evaluates_the_rest
     assert dict(zip(row["columns"], row["data"][0])).items() >= mtbench.items()
     assert row["columns"][-1] == "jnli_exact_match_jaster_ja_0shot"  # then this run's evaluation
     assert row["meta"]["blend"]["sources"] == {"mtbench_ja": str(wandb_dir)}
-    assert both.ret == pytest.ExitCode.TESTS_FAILED
-    assert "task mtbench_ja is evaluated in this run and also asked of" in both.stdout.str()
+    assert both.ret == pytest.ExitCode.USAGE_ERROR  # said before any item ran
+    assert "task mtbench_ja is evaluated in this run and also asked of" in both.stderr.str()

@@ -44,10 +44,13 @@ class AnthropicBackend(ApiBackend):
             kw["http_client"] = self._http_client
         return anthropic.Anthropic(**kw)
 
-    def _is_connection_error(self, err: BaseException) -> bool:
+    def _connection_errors(self) -> tuple[type[BaseException], ...]:
         import anthropic
 
-        return isinstance(err, anthropic.APIConnectionError) or super()._is_connection_error(err)  # incl. timeouts
+        return (anthropic.APIConnectionError, *super()._connection_errors())  # APIConnectionError covers timeouts
+
+    def _warm(self, client: Any) -> None:
+        client.messages  # noqa: B018  (the SDK imports its resources on first access)
 
     def _once(self, request: GenerationRequest) -> Completion:
         turns = chat_messages(request)

@@ -1,16 +1,23 @@
 """What every API backend shares: settings, bounded concurrency, retries, failure classification, key handling.
 
 A provider subclasses `ApiBackend` and supplies the client (`_make_client`), one call (`_once`) and how to read its
-SDK's errors (`_status`, `_is_connection_error`). One request per call (no prompt lists, no `n>1`); transient
+SDK's errors (`_status`, `_connection_errors`). One request per call (no prompt lists, no `n>1`); transient
 failures (429, 408, 409, 5xx, timeouts, dropped connections) are retried with jittered exponential backoff that
 honours `Retry-After`; a request refused on its own (400, 413, 422) fails alone; bad credentials or an unknown model
 (401, 403, 404) fail the whole call; three requests in a row that run out of retries with no success between them
 mean the service is down, and the rest give up. The key is read from its environment variable when the client is
 made and never appears in an identity, a setting, a log line or an error message.
+
+Nothing is first imported on a worker thread. A module being imported is visible, half initialized, in
+`sys.modules` to every other thread, and SDKs read `sys.modules` directly (openai's httpx compatibility layer looks
+up `httpx` there): so everything the request and error paths need is imported on the caller's thread before the
+pool starts (`_prepare`), and a backend's very first request goes alone, so that whatever an SDK imports lazily on
+its first request is imported while no other worker runs.
 """
 
 from __future__ import annotations
 
+import importlib
 import logging
 import os
 import threading
@@ -20,6 +27,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+from ..redact import public_url, redact_text
 from .base import BackendError, Completion, GenerationRequest
 
 log = logging.getLogger(__name__)
@@ -44,18 +52,6 @@ class ApiSettings:
     retry_wait_s: float = 10.0  # cap of the exponential, jittered wait between attempts
     timeout_s: float = 600.0  # per request
     endpoint: str = "chat"  # openai family: "completions" sends plain prompts to /v1/completions
-
-
-def public_url(url: str | None) -> str | None:
-    """A URL without credentials: user:password@ and the query string (where `?key=...` would be) are dropped."""
-    if not url:
-        return url
-    from urllib.parse import urlsplit, urlunsplit
-
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    netloc = f"{host}:{parts.port}" if parts.port else host
-    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
 
 
 def cut_at_stop(text: str, stop: Sequence[str]) -> tuple[str, bool]:
@@ -124,6 +120,9 @@ class ApiBackend:
         self._http_client = http_client
         self._client: Any = None
         self._key: str | None = None
+        self._transport_errors: tuple[type[BaseException], ...] = ()
+        self._tenacity: Any = None  # the retry library, imported on the caller's thread
+        self._piloted = False  # the first request went alone (see the module docstring)
 
     # -- what a provider supplies ------------------------------------------------------------------------------
     def _make_client(self, key: str | None) -> Any:
@@ -139,18 +138,22 @@ class ApiBackend:
             status = getattr(err, "code", None)
         return status if isinstance(status, int) else None
 
+    def _connection_errors(self) -> tuple[type[BaseException], ...]:
+        """Timeouts and dropped connections, from httpx or from its fork httpx2 (which newer SDKs use). Called on the
+        caller's thread, once, before any request (see the module docstring)."""
+        kinds: list[type[BaseException]] = [TimeoutError, ConnectionError]
+        for name in ("httpx", "httpx2"):
+            try:
+                kinds.append(importlib.import_module(name).TransportError)
+            except ImportError:
+                pass
+        return tuple(kinds)
+
+    def _warm(self, client: Any) -> None:
+        """Touch what the SDK loads lazily on first use (its resource modules), on the caller's thread."""
+
     def _is_connection_error(self, err: BaseException) -> bool:
-        """Timeouts and dropped connections, from httpx or from its fork httpx2 (which newer SDKs use)."""
-        import httpx
-
-        kinds: list[type[BaseException]] = [httpx.TransportError, TimeoutError, ConnectionError]
-        try:
-            import httpx2  # type: ignore[import-not-found]
-
-            kinds.append(httpx2.TransportError)
-        except ImportError:
-            pass
-        return isinstance(err, tuple(kinds))
+        return isinstance(err, self._transport_errors)
 
     def _is_api_error(self, err: BaseException) -> bool:
         """Whether the error came from the service (else it is a bug or an unusable answer)."""
@@ -194,24 +197,46 @@ class ApiBackend:
         return next((os.environ[n] for n in names if os.environ.get(n)), None)
 
     def _redact(self, text: str) -> str:
+        """An error's text without the key and without credentials in any URL it quotes."""
+        text = redact_text(text)
         return text.replace(self._key, "***") if self._key and len(self._key) > 3 else text
+
+    def _prepare(self) -> None:
+        """The client, the error classes and the retry library, on the caller's thread, before any worker starts."""
+        if self._client is not None:
+            return
+        problem = self.missing_key()
+        if problem:
+            raise BackendError(problem)
+        self._tenacity = importlib.import_module("tenacity")
+        self._key = self._read_key()
+        client = self._make_client(self._key)
+        self._transport_errors = self._connection_errors()
+        self._warm(client)
+        self._client = client
 
     def generate(self, requests: Sequence[GenerationRequest]) -> Iterator[tuple[int, Completion | BackendError]]:
         if not requests:
             return
-        if self._client is None:
-            problem = self.missing_key()
-            if problem:
-                raise BackendError(problem)
-            self._key = self._read_key()
-            self._client = self._make_client(self._key)
+        self._prepare()
         abort, health = threading.Event(), _Health()  # abort: the call fails as a whole, or the caller stopped
         pool = ThreadPoolExecutor(max_workers=max(1, self.settings.concurrency), thread_name_prefix="api")
-        pending = {pool.submit(self._call, i, r, abort, health): i for i, r in enumerate(requests)}
+        queue = list(enumerate(requests))
+        if not self._piloted:  # the first request alone: lazy imports of the SDK happen while no other worker runs
+            queue, first = queue[1:], queue[:1]
+        else:
+            first = []
+        pending = {pool.submit(self._call, i, r, abort, health): i for i, r in first or queue}
+        if not first:
+            queue = []
         try:
             while pending:
                 done, _ = wait(pending, return_when=FIRST_COMPLETED)
                 yield from _finished(done, pending)
+                self._piloted = True
+                if queue and not abort.is_set():
+                    pending.update({pool.submit(self._call, i, r, abort, health): i for i, r in queue})
+                    queue = []
         except KeyboardInterrupt:  # Ctrl-C: send nothing more, but keep (and hand over) the answers being paid for
             abort.set()
             for future in pending:
@@ -232,26 +257,22 @@ class ApiBackend:
 
     def _wait(self, state: Any) -> float:
         """Retry-After when the service sends one, else jittered exponential backoff capped at `retry_wait_s`."""
-        from tenacity import wait_random_exponential
-
         err = state.outcome.exception() if state.outcome else None
         after = _retry_after(err)
         if after is not None:
             return min(after, MAX_RETRY_AFTER_S)
-        return wait_random_exponential(multiplier=1, max=self.settings.retry_wait_s)(state)
+        return self._tenacity.wait_random_exponential(multiplier=1, max=self.settings.retry_wait_s)(state)
 
     def _call(self, index: int, request: GenerationRequest, abort: threading.Event, health: _Health) -> Completion:
         """One request with retries; a `BackendError` names the request, the provider, the model and the cause."""
-        from tenacity import Retrying, retry_if_exception, stop_after_attempt, stop_when_event_set
-
         if abort.is_set():
             raise _Cancelled
-        s = self.settings
-        retrying = Retrying(
-            stop=stop_after_attempt(max(1, s.max_retries)) | stop_when_event_set(abort),
+        s, tenacity = self.settings, self._tenacity
+        retrying = tenacity.Retrying(
+            stop=tenacity.stop_after_attempt(max(1, s.max_retries)) | tenacity.stop_when_event_set(abort),
             sleep=abort.wait,  # an abort cuts the wait short
             wait=self._wait,
-            retry=retry_if_exception(self._transient),
+            retry=tenacity.retry_if_exception(self._transient),
             reraise=True,
             before_sleep=lambda state: log.warning(
                 "request %d to %s failed (attempt %d): %s; retrying", index, self.where(), state.attempt_number,

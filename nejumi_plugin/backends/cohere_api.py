@@ -35,6 +35,10 @@ class CohereBackend(ApiBackend):
             kw["httpx_client"] = self._http_client
         return cohere.ClientV2(api_key=key, **kw)
 
+    def _warm(self, client: Any) -> None:
+        from cohere.core.api_error import ApiError  # noqa: F401  (the error path of `_once`)
+        from cohere.core.parse_error import ParsingError  # noqa: F401
+
     def _once(self, request: GenerationRequest) -> Completion:
         from cohere.core.api_error import ApiError
         from cohere.core.parse_error import ParsingError

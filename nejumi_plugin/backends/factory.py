@@ -9,6 +9,7 @@ from ..config import ConfigError, RunConfig
 from .api_common import ApiSettings
 from .base import Backend
 from .hf import HFBackend, HFSettings
+from .placement import Placement, mtbench_placement, worker_count, worker_device_map
 
 # provider -> (module, class); each module imports its SDK lazily
 API_BACKENDS = {
@@ -35,35 +36,18 @@ def api_backend(settings: ApiSettings) -> Backend:
 
 def _threads() -> int | None:
     """Torch CPU threads per xdist worker, so that workers do not oversubscribe the cores."""
-    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+    workers = worker_count()
     return max(1, (os.cpu_count() or 1) // workers) if workers > 1 else None
 
 
-def _gpu_count() -> int:
-    try:
-        import torch
-    except ImportError:
-        return 0
-    return torch.cuda.device_count() if torch.cuda.is_available() else 0
-
-
-def worker_device_map(device_map: str | None) -> str | None:
-    """Under `pytest -n N` on a machine with several GPUs, each worker puts its model on its own GPU (gw0 on
-    cuda:0, gw1 on cuda:1, … wrapping around) instead of every worker spreading its copy over all of them.
-    Only `device_map: auto` is changed; outside xdist, or with one GPU, it is kept."""
-    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
-    if device_map != "auto" or not worker.startswith("gw") or not worker[2:].isdigit():
-        return device_map
-    gpus = _gpu_count()
-    return f"cuda:{int(worker[2:]) % gpus}" if gpus > 1 else device_map
-
-
-def hf_settings(cfg: RunConfig, path: str, dtype: str) -> HFSettings:
+def hf_settings(cfg: RunConfig, path: str, dtype: str, placement: Placement | None = None) -> HFSettings:
     m = cfg.model
+    where = placement or Placement(worker_device_map(m.device_map))
     return HFSettings(
         path=path,
         dtype=dtype,
-        device_map=worker_device_map(m.device_map),
+        device_map=where.device_map,
+        max_memory=where.max_memory,
         trust_remote_code=m.trust_remote_code,
         load_in_8bit=m.load_in_8bit,
         load_in_4bit=m.load_in_4bit,
@@ -94,7 +78,7 @@ def mtbench_backend(cfg: RunConfig, model_path: str, jaster: Backend | None = No
     """The evaluated model as MT-Bench loads it: in `mtbench.dtype` (Neo loads it anew for MT-Bench; null is
     FastChat's default, float16 on a GPU and float32 on a CPU). The jaster backend serves when the weights agree."""
     dtype = cfg.mtbench.dtype or _fastchat_default_dtype()
-    settings = hf_settings(cfg, model_path, dtype)
+    settings = hf_settings(cfg, model_path, dtype, mtbench_placement(cfg.mtbench, cfg.model.device_map))
     if isinstance(jaster, HFBackend) and _same_weights(jaster.settings, settings):
         return jaster
     return HFBackend(settings)
@@ -121,10 +105,12 @@ def judge_backend(cfg: RunConfig, judge_path: str, loaded: tuple[Backend, ...] =
     provider = "azure" if judge.api == "openai" and cfg.mtbench.use_azure else judge.api
     return api_backend(ApiSettings(
         model=judge.model, provider=provider, base_url=judge.base_url, api_key_env=judge.api_key_env,
-        concurrency=cfg.mtbench.parallel, max_retries=judge.max_retries,
+        concurrency=cfg.mtbench.parallel, max_retries=judge.max_retries, timeout_s=judge.timeout_s,
     ))  # fmt: skip
 
 
 def _same_weights(a: HFSettings, b: HFSettings) -> bool:
+    """Whether one loaded copy serves both: the same folder, dtype and place."""
     names = {"bf16": "bfloat16", "fp16": "float16", "fp32": "float32"}
-    return a.path == b.path and names.get(a.dtype, a.dtype) == names.get(b.dtype, b.dtype)
+    same_place = (a.device_map, a.max_memory) == (b.device_map, b.max_memory)
+    return a.path == b.path and names.get(a.dtype, a.dtype) == names.get(b.dtype, b.dtype) and same_place

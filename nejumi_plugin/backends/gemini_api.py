@@ -36,6 +36,9 @@ class GeminiBackend(ApiBackend):
             options.httpx_client = self._http_client
         return genai.Client(api_key=key, vertexai=False, http_options=options)  # vertexai: ignore GOOGLE_GENAI_*
 
+    def _warm(self, client: Any) -> None:
+        client.models  # noqa: B018  (the SDK builds its resources on first access)
+
     def _status(self, err: BaseException) -> int | None:
         """As the base; Gemini's answer to a bad key (400 INVALID_ARGUMENT, reason API_KEY_INVALID) counts as 401."""
         status = super()._status(err)

@@ -28,6 +28,7 @@ class HFSettings:
     path: str
     dtype: str = "bfloat16"
     device_map: str | None = "auto"
+    max_memory: tuple[tuple[int, str], ...] | None = None  # GPU index -> memory it may hold (see `placement`)
     trust_remote_code: bool = False
     load_in_8bit: bool = False
     load_in_4bit: bool = False
@@ -107,6 +108,8 @@ class HFBackend:
         kwargs["dtype" if major >= 5 else "torch_dtype"] = dtype
         if s.device_map:
             kwargs["device_map"] = s.device_map
+        if s.max_memory:
+            kwargs["max_memory"] = dict(s.max_memory)
         if s.load_in_8bit or s.load_in_4bit:
             from transformers import BitsAndBytesConfig
 

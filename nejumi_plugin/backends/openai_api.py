@@ -65,10 +65,13 @@ class OpenAIBackend(ApiBackend):
             return openai.AzureOpenAI(azure_endpoint=self.base_url(), api_version=s.api_version, **common)
         return openai.OpenAI(base_url=s.base_url, **common)
 
-    def _is_connection_error(self, err: BaseException) -> bool:
+    def _connection_errors(self) -> tuple[type[BaseException], ...]:
         import openai
 
-        return isinstance(err, openai.APIConnectionError) or super()._is_connection_error(err)  # incl. timeouts
+        return (openai.APIConnectionError, *super()._connection_errors())  # APIConnectionError covers timeouts
+
+    def _warm(self, client: Any) -> None:
+        client.chat.completions, client.completions  # noqa: B018  (the SDK imports its resources on first access)
 
     def _hint(self, err: Exception) -> str:
         if self._status(err) == 404:

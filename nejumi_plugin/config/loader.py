@@ -43,8 +43,10 @@ _UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG,
 
 
 def _short(value: Any) -> str:
-    """``repr`` of a value, cut to a readable length."""
-    text = repr(value)
+    """``repr`` of a value, cut to a readable length (a URL's credentials are never shown)."""
+    from ..redact import redact_text
+
+    text = redact_text(repr(value))
     return text if len(text) <= _MAX_REPR else text[: _MAX_REPR - 3] + "..."
 
 

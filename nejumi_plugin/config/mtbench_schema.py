@@ -121,6 +121,7 @@ class JudgeConfig(Section):
     max_tokens: int = Field(2048, ge=1)
     dtype: Literal["float32", "float16", "bfloat16"] = "bfloat16"  # api: hf only
     max_retries: int = Field(16, ge=1)  # API calls per judgment before it fails (Neo: 16 tries, 10 s apart)
+    timeout_s: float = Field(600.0, gt=0)  # seconds per judge request (the openai SDK's default, as on Neo)
 
     @field_validator("api", mode="before")
     @classmethod

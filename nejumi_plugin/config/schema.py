@@ -10,7 +10,7 @@ import difflib
 import hashlib
 import json
 from pathlib import Path
-from typing import Any, ClassVar, Literal, get_args
+from typing import Any, Literal, get_args
 
 from pydantic import Field, PrivateAttr, ValidationInfo, field_validator, model_validator
 
@@ -221,8 +221,6 @@ class RunConfig(Section):
     report: ReportConfig = Field(default_factory=ReportConfig)  # new
 
     _source_path: Path | None = PrivateAttr(default=None)
-    # Dotted keys never recorded or hashed; a future secret field is listed here.
-    SECRET_KEYS: ClassVar[frozenset[str]] = frozenset()
 
     @field_validator("old_runs", mode="before")
     @classmethod
@@ -259,15 +257,11 @@ class RunConfig(Section):
         self._source_path = path
 
     def to_public_dict(self) -> dict[str, Any]:
-        """The validated config as plain JSON data, for run metadata; the one place secrets are dropped."""
-        data = self.model_dump(mode="json")
-        for dotted in self.SECRET_KEYS:
-            *parents, leaf = dotted.split(".")
-            node = data
-            for part in parents:
-                node = node.get(part) or {}
-            node.pop(leaf, None)
-        return data
+        """The validated config as plain JSON data, for run metadata and W&B: the one place every copy of the config
+        is scrubbed (`redact.redact_data`: credentials and query strings in URLs, values of credential keys)."""
+        from ..redact import redact_data
+
+        return redact_data(self.model_dump(mode="json"))
 
     @property
     def config_hash(self) -> str:

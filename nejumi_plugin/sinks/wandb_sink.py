@@ -7,19 +7,20 @@ the summary says how to `wandb sync` the run later. The W&B files go to `<run di
 
 from __future__ import annotations
 
-import copy
 import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..backends.api_common import public_url
 from ..config import RunConfig
 from ..data_source import wandb_mode
 
 Table = Mapping[str, Any]
-URL_KEYS = (("model", "base_url"), ("mtbench", "judge", "base_url"))
+
+
+class WandbError(Exception):
+    """The run could not be logged to W&B (the run directory already holds all of it)."""
 
 
 @dataclass(frozen=True)
@@ -40,16 +41,22 @@ class WandbResult:
 
 
 def public_config(cfg: RunConfig) -> dict[str, Any]:
-    """The config as logged: no secret can be in it (keys only live in the environment), and credentials in a URL
-    are dropped."""
-    data = copy.deepcopy(cfg.to_public_dict())
-    for path in URL_KEYS:
-        node: Any = data
-        for key in path[:-1]:
-            node = node.get(key, {}) if isinstance(node, dict) else {}
-        if isinstance(node, dict) and node.get(path[-1]):
-            node[path[-1]] = public_url(node[path[-1]])
-    return data
+    """The config as logged: keys only live in the environment, and `to_public_dict` scrubs the rest."""
+    return cfg.to_public_dict()
+
+
+def _config_artifact(wandb: Any, cfg: RunConfig, staging: Path) -> Any:
+    """The config file as artifact `config`, as Neo logs it, but scrubbed like every other copy (see `redact`)."""
+    from ..redact import redact_yaml
+
+    source = Path(cfg.source_path) if cfg.source_path else None
+    text = source.read_text(encoding="utf-8") if source else ""
+    copy_path = staging / (source.name if source else "config.yaml")
+    copy_path.parent.mkdir(parents=True, exist_ok=True)
+    copy_path.write_text(redact_yaml(text) if text else "", encoding="utf-8")
+    artifact = wandb.Artifact("config", type="config")
+    artifact.add_file(str(copy_path), name=copy_path.name)
+    return artifact
 
 
 _BAD_NAME_CHARS = "/\\#?%:"
@@ -92,15 +99,16 @@ def log_run(
     say: Callable[[str], None],
     media: Sequence[Path] = (),
 ) -> WandbResult | None:
-    """Log the finished run; None when W&B is disabled or unavailable (what happened is said, nothing raised)."""
+    """Log the finished run (None when W&B is disabled); what happened is said. Raises WandbError when it could not
+    be logged: the run directory holds everything, and the run is then not complete."""
     mode = wandb_mode(cfg)
     if mode == "disabled":
         return None
     try:
         import wandb
     except ImportError:
-        say(f"W&B: not logged (pip install 'nejumi[wandb]'); the results are in {run_dir}")
-        return None
+        raise WandbError(f"W&B: not logged, wandb is not installed (pip install 'nejumi[wandb]', or wandb.mode: "
+                         f"disabled); the results are in {run_dir}") from None
     note = ""
     if mode == "online" and not has_api_key():
         mode, note = "offline", "no W&B API key (wandb login, or WANDB_API_KEY), so the run was saved offline"
@@ -109,9 +117,7 @@ def log_run(
             entity=target.entity, project=target.project, name=target.name, config=public_config(cfg),
             job_type="evaluation", mode=mode, dir=str(run_dir), settings=wandb.Settings(console="off", silent=True),
         )  # fmt: skip
-        artifact = wandb.Artifact("config", type="config")
-        artifact.add_file(str(cfg.source_path), name=Path(cfg.source_path).name)
-        run.log_artifact(artifact)
+        run.log_artifact(_config_artifact(wandb, cfg, run_dir / "wandb" / "config-scrubbed"))
         for name, table in tables.items():
             run.log({name: _table(wandb, table)})
         run.log({"leaderboard_table": _table(wandb, leaderboard)})
@@ -122,8 +128,7 @@ def log_run(
         url, files = getattr(run, "url", None), Path(run.dir).parent
         run.finish()
     except Exception as err:  # network, auth, quota...: the run directory already holds everything
-        say(f"W&B logging failed ({type(err).__name__}: {err}); the results are complete in {run_dir}")
-        return None
+        raise WandbError(f"W&B logging failed ({type(err).__name__}: {err}); the results are in {run_dir}") from None
     result = WandbResult(mode, files, url if mode == "online" else None, note)
     if mode == "offline":
         say(f"W&B: saved offline in {files}{f' ({note})' if note else ''}; upload it later with: wandb sync {files}")

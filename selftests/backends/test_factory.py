@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from nejumi_plugin.backends import factory
+from nejumi_plugin.backends import placement
 from nejumi_plugin.backends.factory import judge_backend, model_backend, mtbench_backend
 from nejumi_plugin.backends.hf import HFBackend
+from nejumi_plugin.backends.placement import Placement
 from nejumi_plugin.backends.openai_api import OpenAIBackend
 from nejumi_plugin.config import ConfigError, load_config
 
@@ -57,5 +58,46 @@ def test_each_xdist_worker_takes_its_own_gpu(
     worker: str, gpus: int, device_map: str, expected: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("PYTEST_XDIST_WORKER", worker)
-    monkeypatch.setattr(factory, "_gpu_count", lambda: gpus)
-    assert factory.worker_device_map(device_map) == expected
+    monkeypatch.setattr(placement, "gpu_count", lambda: gpus)
+    assert placement.worker_device_map(device_map) == expected
+
+
+@pytest.mark.parametrize(
+    ("keys", "worker", "gpus", "expected"),
+    [({}, "gw1", 4, Placement("cuda:1")),  # Neo's defaults: as the jaster model (its own GPU per worker)
+     ({"num_gpus_per_model": 2, "max_gpu_memory": "20GiB"}, "gw1", 4, Placement("auto", ((2, "20GiB"), (3, "20GiB")))),
+     ({"num_gpus_per_model": 2, "max_gpu_memory": "20GiB"}, "gw2", 4, Placement("auto", ((0, "20GiB"), (1, "20GiB")))),
+     ({"num_gpus_per_model": 2, "max_gpu_memory": "20GiB"}, "", 4, Placement("auto", ((0, "20GiB"), (1, "20GiB")))),
+     ({"num_gpus_per_model": 1, "max_gpu_memory": "20GiB"}, "gw3", 2, Placement("cuda:1")),  # FastChat: one GPU
+     ({"num_gpus_per_model": 2, "max_gpu_memory": "20GiB"}, "gw0", 0, Placement("auto"))],  # no GPU: the config's
+)  # fmt: skip
+def test_neos_gpu_keys_place_the_mtbench_model_on_its_workers_gpu_group(
+    keys: dict[str, object], worker: str, gpus: int, expected: Placement, make_config: Callable[..., Path],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("PYTEST_XDIST_WORKER", worker)
+    monkeypatch.setattr(placement, "gpu_count", lambda: gpus)
+    cfg = load_config(make_config(model={"device_map": "auto"}, mtbench=keys), [])
+    assert placement.mtbench_placement(cfg.mtbench, cfg.model.device_map) == expected
+    jaster = model_backend(cfg, "/m")
+    answers = mtbench_backend(cfg, "/m", jaster)
+    assert (answers.settings.device_map, answers.settings.max_memory) == (expected.device_map, expected.max_memory)
+
+
+def test_neos_gpu_keys_are_explained_when_they_cannot_apply(
+    make_config: Callable[..., Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def notes(gpus: int, workers: int = 1, api: bool = False, **keys: object) -> list[str]:
+        monkeypatch.setattr(placement, "gpu_count", lambda: gpus)
+        return placement.gpu_key_notes(load_config(make_config(mtbench=keys), []).mtbench, api=api, workers=workers)
+
+    assert notes(0) == [] and notes(4) == []  # Neo's defaults need no word
+    assert notes(0, num_gpus_per_model=2) == [
+        "mtbench.num_gpus_per_model=2, num_gpus_total=1, max_gpu_memory=None: ignored, no GPU is visible (the model "
+        "runs on the CPU)"]  # fmt: skip
+    assert "ignored, the model is served by an API" in notes(8, api=True, num_gpus_total=8)[0]
+    replicas = notes(4, num_gpus_per_model=2, num_gpus_total=4)
+    assert replicas == ["mtbench.num_gpus_total=4 with num_gpus_per_model=2 is 2 copies of the model on Neo: run "
+                        "`pytest -n 2` for that (each worker takes its own 2-GPU group); this run has 1 worker(s)"]
+    assert notes(4, workers=2, num_gpus_per_model=2, num_gpus_total=4) == []
+    assert notes(1, num_gpus_per_model=2)[0].startswith("mtbench.num_gpus_per_model=2 but 1 GPU(s) are visible")

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from nejumi_plugin.config import load_config
-from nejumi_plugin.sinks.wandb_sink import WandbTarget, log_run, public_config, target_problem
+from nejumi_plugin.sinks.wandb_sink import WandbError, WandbTarget, log_run, public_config, target_problem
 
 
 def test_the_logged_config_has_no_credentials(make_config: Callable[..., Path]) -> None:
@@ -29,7 +29,7 @@ def test_a_name_wandb_would_refuse_is_said_before_the_run(make_config: Callable[
     assert target_problem(disabled, WandbTarget("a/b", "c/d", "r")) is None
 
 
-def test_a_failing_wandb_is_said_and_loses_nothing(
+def test_a_failing_wandb_raises_what_happened_and_says_nothing_else(
     make_config: Callable[..., Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import wandb
@@ -42,5 +42,7 @@ def test_a_failing_wandb_is_said_and_loses_nothing(
     cfg = load_config(make_config(wandb={"mode": "offline", "entity": "me", "project": "p"}), [])
     said: list[str] = []
     board = {"columns": ["model_name"], "data": [["m"]]}
-    assert log_run(cfg, tmp_path, {}, board, WandbTarget("me", "p", "r"), said.append) is None
-    assert said == [f"W&B logging failed (ConnectionError: api.wandb.ai unreachable); the results are complete in {tmp_path}"]
+    with pytest.raises(WandbError) as failed:
+        log_run(cfg, tmp_path, {}, board, WandbTarget("me", "p", "r"), said.append)
+    assert str(failed.value) == f"W&B logging failed (ConnectionError: api.wandb.ai unreachable); the results are in {tmp_path}"
+    assert said == []  # the caller says it, and the run is then not complete (selftests/faults/test_completeness.py)

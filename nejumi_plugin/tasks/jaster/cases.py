@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ...config import RunConfig
-from .data import JasterLayout
+from .data import DataError, JasterFile, JasterLayout
 from .datasets import Split, expand_target, get_spec
 
 
@@ -84,7 +84,17 @@ def plan_cases(datasets: tuple[str, ...], cfg: RunConfig, layout: JasterLayout) 
             if setting.language != spec.language:
                 continue
             for split in ("test", "dev"):
-                available = len(layout.load(name, split).samples)
-                count = min(spec.max_samples(split, testmode), available)
+                count = spec.max_samples(split, testmode)
+                _check_size(layout.load(name, split), split, count, testmode)
                 cases.extend(JasterCase(name, setting, split, i) for i in range(count))
     return cases
+
+
+def _check_size(file: JasterFile, split: str, needed: int, testmode: bool) -> None:
+    """A file with fewer samples than Neo scores would drop out of the row silently (and its category and the AVG
+    with it): a data error instead, naming the file."""
+    if len(file.samples) < needed:
+        has = f"has only {len(file.samples)}" if file.samples else "has an empty samples list"
+        raise DataError(f"{file.path}: the run scores the first {needed} {split} samples "
+                        f"({'test mode' if testmode else 'as Neo does'}) but the file {has}; use the complete "
+                        "jaster 1.2.6 file")  # fmt: skip
