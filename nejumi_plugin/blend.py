@@ -71,8 +71,12 @@ class LocalRun:
         return (self.path / "tables" / f"{table}.json").is_file()
 
     def table(self, table: str) -> Table:
-        data = json.loads((self.path / "tables" / f"{table}.json").read_text(encoding="utf-8"))
-        return {"columns": data["columns"], "data": data["data"]}
+        path = self.path / "tables" / f"{table}.json"
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            return {"columns": data["columns"], "data": data["data"]}
+        except (OSError, ValueError, KeyError, TypeError) as err:
+            raise BlendError(f"--blend-from {self.name}: {path} is not a readable table ({err})") from None
 
 
 @dataclass

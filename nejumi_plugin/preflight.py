@@ -92,7 +92,8 @@ def check_bounds(cfg: RunConfig, bounds: Mapping[str, float], requests: Sequence
     columns = reachable_columns(cfg, requests)
     for key in bounds:
         if not matching_columns(key, columns):
-            close = difflib.get_close_matches(key, columns, n=1, cutoff=0.6)
+            names = {"_".join(c.split("_")[:n]) for c in columns for n in range(1, c.count("_") + 2)}  # as keys go
+            close = difflib.get_close_matches(key, sorted(names), n=1, cutoff=0.6)
             hint = f"; did you mean {close[0]}?" if close else ""
             raise ConfigError(f"--fail-under / report.fail_under: {key!r} matches no score of the tasks this run "
                               f"evaluates or blends{hint}")  # fmt: skip

@@ -151,8 +151,8 @@ class RunReport:
 
     @pytest.hookimpl(trylast=True)
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
-        if session.config.option.collectonly:
-            return  # collecting evaluates nothing and writes nothing
+        if session.config.option.collectonly or exitstatus == pytest.ExitCode.USAGE_ERROR:
+            return  # collecting evaluates nothing, and a usage error stops the run before anything: nothing written
         if not (self.expected or self.records or self.failed or self.session.blends):
             return  # no benchmark item was selected, nothing to blend
         self.interrupted = exitstatus == pytest.ExitCode.INTERRUPTED

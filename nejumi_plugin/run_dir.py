@@ -35,7 +35,7 @@ class RunDirLock:
     """An exclusive hold on a run directory, released by `release` or when the process ends."""
 
     path: Path
-    _file: IO[str] | None
+    _file: IO[bytes] | None
     created: tuple[Path, ...] = ()  # folders this hold created, innermost first
 
     def release(self) -> None:
@@ -68,7 +68,7 @@ def hold(run_dir: Path) -> RunDirLock:
     created = tuple(folder for folder in (run_dir, *run_dir.parents) if not folder.exists())
     try:
         run_dir.mkdir(parents=True, exist_ok=True)
-        handle = open(path, "a+", encoding="utf-8")
+        handle = open(path, "a+b", buffering=0)  # unbuffered: a write error shows at the write, not at close
     except OSError as err:
         raise unwritable(run_dir, err) from None
     if fcntl is not None:
@@ -76,7 +76,7 @@ def hold(run_dir: Path) -> RunDirLock:
             fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             handle.seek(0)
-            holder = _holder(handle.read())
+            holder = _holder(handle.read().decode("utf-8", "replace"))
             handle.close()
             raise RunDirError(
                 f"{run_dir} is in use by another run ({holder}); two runs on one directory would pay for every "
@@ -88,8 +88,7 @@ def hold(run_dir: Path) -> RunDirLock:
     try:
         handle.seek(0)
         handle.truncate()
-        handle.write(json.dumps(me) + "\n")
-        handle.flush()
+        handle.write((json.dumps(me) + "\n").encode())
         os.fsync(handle.fileno())
     except OSError as err:
         handle.close()

@@ -4,7 +4,7 @@ It speaks OpenAI's chat completions and, by request path, Anthropic's Messages A
 Cohere's v2 chat, and answers the way `scripted_judge.ScriptedJudge` does (judge prompts get scripted ratings, any
 other prompt a fixed answer), so a run against it has known numbers. A fault plan names what the first attempts of
 every distinct request meet — `429` (with `Retry-After`), `429-bare` (without it), `500`, `drop` (the connection is
-closed before any answer), `hang` (never answered) — and the server records every attempt: a test sees how often each
+closed before any answer), `hang` (held until the test sets `release`, then dropped) — and the server records every attempt: a test sees how often each
 request was tried and how often it was answered (paid for).
 """
 
@@ -43,7 +43,6 @@ class FaultServer(ScriptedJudge):
         self.attempts: Counter[str] = Counter()  # request key -> attempts received
         self.answered: Counter[str] = Counter()  # request key -> answers sent (what a provider would bill)
         self._tries: Counter[str] = Counter()  # request key -> attempts since its last answer
-        self.stop = threading.Event()  # releases hung requests when the server shuts down
 
     def fault_for(self, key: str) -> str | None:
         with self.lock:
@@ -76,9 +75,11 @@ def _handler(server: FaultServer) -> type[BaseHTTPRequestHandler]:
             server.enter()
             try:
                 time.sleep(server.delay_s)
-                if fault == "hang":
-                    server.stop.wait(timeout=300)
+                if fault == "hang":  # until the test releases it (or the server stops): then a dropped connection
+                    server.holding.set()
+                    server.release.wait(timeout=300)
                     self.close_connection = True
+                    self.connection.close()
                     return
                 if fault == "drop":
                     self.close_connection = True
@@ -153,6 +154,6 @@ def serve_faults(server: FaultServer) -> Iterator[str]:
     try:
         yield f"http://127.0.0.1:{http.server_address[1]}/v1"
     finally:
-        server.stop.set()
+        server.release.set()
         http.shutdown()
         http.server_close()
