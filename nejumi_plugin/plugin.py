@@ -103,6 +103,7 @@ def pytest_configure(config: pytest.Config) -> None:
         blends = blend_requests(cfg, config.getoption("nejumi_blend"), cwd)
         if not worker:  # what can be checked without the model, before any request (the workers' controller did)
             preflight.check_templates(cfg)
+            preflight.check_reasoning(cfg)
             preflight.check_wandb(cfg)
             check_sources(blends, cfg)
             preflight.check_bounds(cfg, bounds, blends)

@@ -38,6 +38,19 @@ def check_templates(cfg: RunConfig) -> None:
                 raise ConfigError(f"{cfg.source_path}: {err}") from None
 
 
+ANTHROPIC_MIN_THINKING = 1024  # the Messages API refuses a smaller thinking budget
+
+
+def check_reasoning(cfg: RunConfig) -> None:
+    """A thinking budget the provider would refuse on every request is said now."""
+    blocks = (("model.reasoning", cfg.model.api, cfg.model.reasoning),
+              ("mtbench.judge.reasoning", cfg.mtbench.judge.api, cfg.mtbench.judge.reasoning))  # fmt: skip
+    for key, api, block in blocks:
+        if api == "anthropic" and block.mode == "on" and block.budget_tokens < ANTHROPIC_MIN_THINKING:
+            raise ConfigError(f"{cfg.source_path}: {key}.budget_tokens: Anthropic's extended thinking takes at least "
+                              f"{ANTHROPIC_MIN_THINKING} tokens (got {block.budget_tokens})")  # fmt: skip
+
+
 def check_wandb(cfg: RunConfig) -> None:
     """A run that is to be logged to W&B needs wandb installed (else it would end unlogged, after all its items)."""
     mode = wandb_mode(cfg)

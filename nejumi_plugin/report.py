@@ -13,7 +13,7 @@ import pytest
 from .aggregate import mtbench
 from .aggregate.intervals import intervals_meta, run_intervals
 from .aggregate.jaster import JasterTaskTables, build_task_tables, leaderboard_row
-from .aggregate.usage import usage_summary
+from .aggregate.usage import thinking_summary, usage_summary
 from .blend import Blended, BlendError, blend
 from .benchmark import DATA_ERROR_TASK
 from .gate import check_bounds
@@ -233,8 +233,21 @@ class RunReport:
                 {r["row"]["target_dataset"] for r in self.records.values() if "row" in r},
             ),
             invocations=measuring_invocations(self.session.run_dir, record),
+            reasoning=self.reasoning_meta(),
             **({"problems": list(self.problems)} if self.problems else {}),
         )  # fmt: skip
+
+    def reasoning_meta(self) -> dict[str, Any] | None:
+        """What `reasoning: auto` decided for the model and the judge, and per task the reasoning tokens and the
+        answers that ran out of budget while thinking (None when nothing was evaluated)."""
+        records = list(self.records.values())
+        if not records:
+            return None
+        out: dict[str, Any] = {"model": self.session.model_reasoning.meta()}
+        if any(r["task"].startswith("mtbench_") for r in records):
+            out["judge"] = self.session.judge_reasoning.meta()
+        out["tasks"] = thinking_summary(records)
+        return out
 
     def write_report(self) -> list[Path]:
         """`report.html` and the radar PNGs (when `report.html` is on)."""

@@ -16,13 +16,15 @@ import pytest
 
 from .backends.base import BackendError
 from .blend import BlendRequest
-from .backends.factory import judge_backend, model_backend, mtbench_backend
+from .backends.factory import MODEL_PROVIDERS, judge_backend, model_backend, mtbench_backend
+from .backends.hf import chat_template_of
 from .benchmark import DATA_ERROR_TASK, Benchmark, BrokenCase, Case, module_group
 from .config import ConfigError, RunConfig
 from .data_source import resolve_dataset_dir, resolve_local_model, resolve_model_path, resolve_mtbench_dirs
 from .engine import Engine
 from .invocation import ProcessStats, call_counts, phase_seconds, throughput
 from .sinks.wandb_sink import WandbTarget
+from .reasoning import Decision, decide
 from .run_dir import RunDirLock, earlier_answers_gone, hold
 from .store import CallStore, ResultStore, StoreError
 from .tasks.jaster import cases as jaster_cases
@@ -155,9 +157,30 @@ class NejumiSession:
             },
             add_special_tokens=ev.add_special_tokens,
             stop_at_blank_line=ev.stop_at_blank_line,
-            max_tokens=ev.api_max_tokens if self.cfg.model.api else None,
-        )
+            max_tokens=self.cfg.model.reasoning.answer_tokens if self.model_reasoning.on else (
+                ev.api_max_tokens if self.cfg.model.api else None),
+            thinking=self.model_reasoning.thinking,
+        )  # fmt: skip
         return JasterRunner(self.layout, self.engine, options)
+
+    @cached_property
+    def model_reasoning(self) -> Decision:
+        """Whether the evaluated model thinks in this run (`model.reasoning`; `auto` by name or chat template)."""
+        m = self.cfg.model
+        if m.api:
+            return decide(m.reasoning, MODEL_PROVIDERS.get(m.api, str(m.api)), m.pretrained_model_name_or_path or "")
+        template = chat_template_of(self.model_path) if m.reasoning.mode == "auto" else None
+        return decide(m.reasoning, None, self.model_path, template)
+
+    @cached_property
+    def judge_reasoning(self) -> Decision:
+        """Whether the MT-Bench judge thinks (`mtbench.judge.reasoning`)."""
+        judge = self.cfg.mtbench.judge
+        if judge.api == "hf":
+            template = chat_template_of(self.judge_path) if judge.reasoning.mode == "auto" else None
+            return decide(judge.reasoning, None, self.judge_path, template)
+        provider = "azure" if judge.api == "openai" and self.cfg.mtbench.use_azure else judge.api
+        return decide(judge.reasoning, provider, judge.model)
 
     def mtbench_data(self, language: str) -> MtbenchData:
         if language not in self._mtbench:
@@ -170,9 +193,10 @@ class NejumiSession:
 
     @property
     def judge_settings(self) -> JudgeSettings:
-        judge = self.cfg.mtbench.judge
+        judge, thinking = self.cfg.mtbench.judge, self.judge_reasoning.thinking
         deterministic = judge.api == "hf" and judge.temperature < 1e-4  # a retry would repeat the same answer
-        return JudgeSettings(judge.model, judge.temperature, judge.max_tokens, 1 if deterministic else MAX_JUDGE_CALLS)
+        budget = (judge.reasoning.answer_tokens or judge.max_tokens) if thinking else judge.max_tokens
+        return JudgeSettings(judge.model, judge.temperature, budget, 1 if deterministic else MAX_JUDGE_CALLS, thinking)
 
     def mtbench(self, language: str) -> MtbenchRunner:
         if language not in self._mtbench_runners:
@@ -185,9 +209,11 @@ class NejumiSession:
                 template=resolve_template(cfg, language, name),
                 api=api,
                 api_temperature=cfg.mtbench.api_temperature,
-                max_new_token=cfg.mtbench.max_new_token,
+                max_new_token=(cfg.model.reasoning.answer_tokens or cfg.mtbench.max_new_token)
+                if self.model_reasoning.on else cfg.mtbench.max_new_token,
                 judge=self.judge_settings,
-            )
+                thinking=self.model_reasoning.thinking,
+            )  # fmt: skip
             runner = MtbenchRunner(self.mtbench_data(language), self.mtbench_engine, self.judge_engine, options)
             self._mtbench_runners[language] = runner
         return self._mtbench_runners[language]

@@ -9,6 +9,7 @@ from typing import Any
 from ..backends.base import Completion
 
 FIELDS = ("calls", "prompt_tokens", "output_tokens")
+THINKING_FIELDS = ("reasoning_tokens", "budget_spent_thinking")
 
 
 def token_usage(completions: Iterable[Completion]) -> dict[str, int]:
@@ -19,6 +20,27 @@ def token_usage(completions: Iterable[Completion]) -> dict[str, int]:
         out["prompt_tokens"] += c.prompt_tokens or 0
         out["output_tokens"] += c.output_tokens or 0
     return out
+
+
+def thinking_usage(completions: Iterable[Completion]) -> dict[str, int]:
+    """What a reasoning model spent thinking: its reasoning tokens (as reported) and the answers that ran out of
+    budget while thinking."""
+    out = dict.fromkeys(THINKING_FIELDS, 0)
+    for c in completions:
+        out["reasoning_tokens"] += c.reasoning_tokens or 0
+        out["budget_spent_thinking"] += int(c.thinking_exhausted)
+    return out
+
+
+def thinking_summary(records: Iterable[Mapping[str, Any]]) -> dict[str, dict[str, int]]:
+    """`thinking_usage` summed per task, over the records of tasks whose model thought."""
+    per_task: dict[str, dict[str, int]] = {}
+    for record in records:
+        if "reasoning" in record:
+            task = per_task.setdefault(record["task"], dict.fromkeys(THINKING_FIELDS, 0))
+            for key in THINKING_FIELDS:
+                task[key] += int(record["reasoning"].get(key, 0))
+    return dict(sorted(per_task.items()))
 
 
 def _add(into: dict[str, int], more: Mapping[str, int]) -> None:

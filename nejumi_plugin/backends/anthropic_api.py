@@ -17,11 +17,13 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from .api_common import ApiBackend, ApiSettings, chat_messages, cut_at_stop
-from .base import BackendError, Completion, GenerationRequest
+from ..reasoning import completion, take_apart
+from .api_common import ApiBackend, ApiSettings, chat_messages
+from .base import BackendError, Completion, GenerationRequest, cut_at_stop
 
 AnthropicSettings = ApiSettings  # the settings of every API backend
 API_VERSION = "2023-06-01"  # the last `anthropic-version` that accepts `temperature`
+THINKING_TEMPERATURE = 1.0  # the only temperature the Messages API accepts with extended thinking
 FINISH_REASONS = {"end_turn": "eos", "max_tokens": "length", "stop_sequence": "stop", "refusal": "refusal"}
 
 
@@ -62,8 +64,13 @@ class AnthropicBackend(ApiBackend):
         }  # fmt: skip
         if system:
             kw["system"] = "\n\n".join(system)
-        stop = list(request.stop)
-        if stop:
+        thinking, stop = request.thinking, list(request.stop)
+        if thinking is not None:  # extended thinking: max_tokens covers it, and the API takes only temperature 1
+            kw.update(max_tokens=request.total_tokens, extra_body={"temperature": THINKING_TEMPERATURE},
+                      thinking={"type": "enabled", "budget_tokens": thinking.budget_tokens})  # fmt: skip
+            if thinking.effort:
+                kw["output_config"] = {"effort": thinking.effort}
+        elif stop:
             kw["stop_sequences"] = stop
         started = time.perf_counter()
         response = self._client.messages.create(**kw)
@@ -72,9 +79,15 @@ class AnthropicBackend(ApiBackend):
         if kind not in ("message", None) or not isinstance(content, list):  # e.g. a proxy's own JSON, or `{}`
             raise ValueError(f"not a Messages API answer (type {kind!r}, content {type(content).__name__})")
         text = "".join(block.text for block in content if getattr(block, "type", None) == "text")
-        text, cut = cut_at_stop(text, stop)
         reason = FINISH_REASONS.get(response.stop_reason, response.stop_reason) or "length"
-        reason = "stop" if cut and reason != "refusal" else reason
         usage = getattr(response, "usage", None)
-        return Completion(text, latency, reason, getattr(usage, "input_tokens", None),
-                          getattr(usage, "output_tokens", None))  # fmt: skip
+        tokens = (getattr(usage, "input_tokens", None), getattr(usage, "output_tokens", None))
+        if thinking is not None:  # `thinking` and `redacted_thinking` blocks never reach the answer
+            thought = "\n\n".join(getattr(b, "thinking", "") for b in content if getattr(b, "type", None) == "thinking")
+            redacted = sum(1 for b in content if getattr(b, "type", None) == "redacted_thinking")
+            thought += f"\n\n[{redacted} redacted thinking block(s)]" * bool(redacted)
+            answer = take_apart(text, thinking, request.stop, reason, thought.strip())
+            return completion(answer, latency, reason, *tokens)
+        text, cut = cut_at_stop(text, stop)
+        reason = "stop" if cut and reason != "refusal" else reason
+        return Completion(text, latency, reason, *tokens)

@@ -54,12 +54,6 @@ class ApiSettings:
     endpoint: str = "chat"  # openai family: "completions" sends plain prompts to /v1/completions
 
 
-def cut_at_stop(text: str, stop: Sequence[str]) -> tuple[str, bool]:
-    """The text before the first stop string found in it, and whether one was found."""
-    found = [i for i in (text.find(s) for s in stop if s) if i >= 0]
-    return (text[: min(found)], True) if found else (text, False)
-
-
 def chat_messages(request: GenerationRequest) -> list[tuple[str, str]]:
     """The request as chat turns: its messages, or the whole prompt as one user message (Neo's jaster on APIs)."""
     return list(request.messages) or [("user", request.prompt)]

@@ -12,6 +12,16 @@ Message = tuple[str, str]  # (role, content); role is "system", "user" or "assis
 
 
 @dataclass(frozen=True)
+class Thinking:
+    """A request to a reasoning model (see `nejumi_plugin.reasoning`): the thinking budget, on top of
+    `max_new_tokens` (the answer's own), the provider's effort value, and the think tags stripped from the answer."""
+
+    budget_tokens: int
+    effort: str | None = None
+    tags: tuple[str, str] = ("<think>", "</think>")
+
+
+@dataclass(frozen=True)
 class GenerationRequest:
     """One completion: of a plain-text `prompt`, or (when `messages` is set) of a chat conversation.
 
@@ -27,10 +37,16 @@ class GenerationRequest:
     stop_token_ids: tuple[int, ...] = ()  # local models: generation ends at these as at EOS (excluded from the text)
     model_eos: bool = False  # local models: also end at the generation config's EOS ids (as `model.generate` does)
     draw: int = 0  # which draw of an otherwise identical request (e.g. a judge's retry): each is cached on its own
+    thinking: Thinking | None = None  # a reasoning model: think first (no stop string is sent; see `reasoning`)
 
     @property
     def greedy(self) -> bool:
         return self.temperature < 1e-4
+
+    @property
+    def total_tokens(self) -> int:
+        """The whole budget: the thinking's (a reasoning model) plus the answer's."""
+        return self.max_new_tokens + (self.thinking.budget_tokens if self.thinking else 0)
 
     def canonical(self) -> str:
         """A stable JSON form, part of the cache key. Fields at their defaults are left out, so adding a field
@@ -51,6 +67,15 @@ class Completion:
     output_tokens: int | None = None
     extra: dict[str, Any] = field(default_factory=dict)
     cached: bool = False  # served from the CallStore rather than generated in this run
+    thinking: str = ""  # a reasoning model's thinking, kept apart from `text` (the answer)
+    reasoning_tokens: int | None = None  # tokens spent thinking, as the provider reports them
+    thinking_exhausted: bool = False  # the budget ran out while thinking: `text` is empty
+
+
+def cut_at_stop(text: str, stop: Sequence[str]) -> tuple[str, bool]:
+    """The text before the first stop string found in it, and whether one was found."""
+    found = [i for i in (text.find(s) for s in stop if s) if i >= 0]
+    return (text[: min(found)], True) if found else (text, False)
 
 
 class BackendError(Exception):

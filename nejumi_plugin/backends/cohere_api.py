@@ -10,8 +10,9 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from .api_common import ApiBackend, chat_messages, cut_at_stop
-from .base import BackendError, Completion, GenerationRequest
+from ..reasoning import completion, take_apart
+from .api_common import ApiBackend, chat_messages
+from .base import BackendError, Completion, GenerationRequest, cut_at_stop
 
 _MAX_STOP = 5  # Cohere takes up to 5 stop sequences; the rest are still cut client-side
 _FINISH = {"COMPLETE": "eos", "MAX_TOKENS": "length", "STOP_SEQUENCE": "stop", "ERROR_TOXIC": "content_filter"}
@@ -45,9 +46,11 @@ class CohereBackend(ApiBackend):
 
         messages = [{"role": role, "content": content} for role, content in chat_messages(request)]
         kw: dict[str, Any] = {"model": self.settings.model, "messages": messages, "temperature": request.temperature,
-                              "max_tokens": request.max_new_tokens}  # fmt: skip
-        stop = list(request.stop)
-        if stop:
+                              "max_tokens": request.total_tokens}  # fmt: skip
+        stop, thinking = list(request.stop), request.thinking
+        if thinking is not None:  # Command A Reasoning: its thinking budget; no stop string during the thinking
+            kw["thinking"] = {"type": "enabled", "token_budget": thinking.budget_tokens}
+        elif stop:
             kw["stop_sequences"] = stop[:_MAX_STOP]
         started = time.perf_counter()
         try:
@@ -59,12 +62,15 @@ class CohereBackend(ApiBackend):
             err.message = _message(err)  # type: ignore[attr-defined]  # `describe` shows it, not the headers dump
             raise
         latency = time.perf_counter() - started
-        text, cut = cut_at_stop(_text(response), stop)
         reason = str(getattr(response, "finish_reason", None) or "length")
-        reason = "stop" if cut else _FINISH.get(reason, reason.lower())
-        tokens = getattr(getattr(response, "usage", None), "tokens", None)
-        return Completion(text, latency, reason, _int(getattr(tokens, "input_tokens", None)),
-                          _int(getattr(tokens, "output_tokens", None)))  # fmt: skip
+        reason = _FINISH.get(reason, reason.lower())
+        usage = getattr(getattr(response, "usage", None), "tokens", None)
+        tokens = (_int(getattr(usage, "input_tokens", None)), _int(getattr(usage, "output_tokens", None)))
+        if thinking is not None:
+            answer = take_apart(_text(response), thinking, request.stop, reason, _text(response, kind="thinking"))
+            return completion(answer, latency, reason, *tokens)
+        text, cut = cut_at_stop(_text(response), stop)
+        return Completion(text, latency, "stop" if cut else reason, *tokens)
 
     def close(self) -> None:
         """Close the SDK's own HTTP client (one handed in stays the caller's); `ClientV2` has no `close`."""
@@ -76,13 +82,14 @@ class CohereBackend(ApiBackend):
         self._client = None
 
 
-def _text(response: Any) -> str:
-    """The concatenated text items of the assistant message (thinking and tool-call items are left out)."""
+def _text(response: Any, kind: str = "text") -> str:
+    """The concatenated `kind` items of the assistant message: its text (thinking and tool-call items left out), or
+    its thinking."""
     message = getattr(response, "message", None)
     if message is None or getattr(response, "finish_reason", None) is None:
         raise ValueError(f"the answer has no message or finish_reason: {str(response)[:200]}")
-    return "".join(getattr(item, "text", None) or "" for item in message.content or ()
-                   if getattr(item, "type", "text") == "text")  # fmt: skip
+    return "".join(getattr(item, kind, None) or "" for item in message.content or ()
+                   if getattr(item, "type", "text") == kind)  # fmt: skip
 
 
 def _message(err: Any) -> str:

@@ -11,8 +11,9 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from .api_common import ApiBackend, ApiSettings, chat_messages, cut_at_stop
-from .base import BackendError, Completion, GenerationRequest
+from ..reasoning import completion, take_apart
+from .api_common import ApiBackend, ApiSettings, chat_messages
+from .base import BackendError, Completion, GenerationRequest, cut_at_stop
 
 GeminiSettings = ApiSettings  # the settings of every API backend
 _FINISH = {"STOP": "eos", "MAX_TOKENS": "length"}
@@ -51,9 +52,15 @@ class GeminiBackend(ApiBackend):
         system = "\n\n".join(c for r, c in turns if r == "system")
         contents = [types.Content(role="model" if r == "assistant" else "user", parts=[types.Part(text=c)])
                     for r, c in turns if r != "system"]  # fmt: skip
+        thinking, extra = request.thinking, {}
+        if thinking is not None:  # a thinking level (effort) or budget; the thoughts come back apart from the answer
+            how = {"thinking_level": thinking.effort.upper()} if thinking.effort else {
+                "thinking_budget": thinking.budget_tokens}  # the API takes one of the two
+            extra["thinking_config"] = types.ThinkingConfig(include_thoughts=True, **how)
         config = types.GenerateContentConfig(
-            temperature=request.temperature, max_output_tokens=request.max_new_tokens,
-            stop_sequences=list(request.stop) or None, system_instruction=system or None, candidate_count=1,
+            temperature=request.temperature, max_output_tokens=request.total_tokens,
+            stop_sequences=(list(request.stop) or None) if thinking is None else None,  # thinking has blank lines
+            system_instruction=system or None, candidate_count=1, **extra,
         )  # fmt: skip
         started = time.perf_counter()
         response = self._client.models.generate_content(model=self.settings.model, contents=contents, config=config)
@@ -65,10 +72,17 @@ class GeminiBackend(ApiBackend):
             if blocked is None:  # neither an answer nor a refusal
                 raise ValueError("the answer has no candidates and no promptFeedback.blockReason")
             return Completion("", latency, "content_filter", *tokens, extra={"refusal": _name(blocked)})
-        text, cut = cut_at_stop(response.text or "", request.stop)
         finish = _name(response.candidates[0].finish_reason)
-        reason = "stop" if cut else "content_filter" if finish in _FILTERED else _FINISH.get(finish, finish.lower())
-        return Completion(text, latency, reason, *tokens)
+        reason = "content_filter" if finish in _FILTERED else _FINISH.get(finish, finish.lower())
+        if thinking is not None:
+            parts = getattr(response.candidates[0].content, "parts", None) or []
+            text = "".join(p.text or "" for p in parts if not getattr(p, "thought", False))
+            thought = "".join(p.text or "" for p in parts if getattr(p, "thought", False))
+            spent = getattr(usage, "thoughts_token_count", None)
+            answer = take_apart(text, thinking, request.stop, reason, thought, spent)
+            return completion(answer, latency, reason, *tokens, spent)
+        text, cut = cut_at_stop(response.text or "", request.stop)
+        return Completion(text, latency, "stop" if cut else reason, *tokens)
 
 
 def _name(value: Any) -> str:

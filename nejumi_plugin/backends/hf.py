@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import hashlib
+import json
 import logging
 import time
 from collections import defaultdict
@@ -12,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..reasoning import completion, take_apart
 from .base import BackendError, Completion, GenerationRequest
 
 log = logging.getLogger(__name__)
@@ -47,6 +49,25 @@ def _fingerprint(path: str) -> str | None:
             stat = f.stat()
             digest.update(f"{f.name}:{stat.st_size}:{int(stat.st_mtime)}\n".encode())
     return digest.hexdigest()[:16]
+
+
+def chat_template_of(path: str) -> str | None:
+    """A local model folder's chat template, read from its files without loading anything (transformers 5 writes
+    `chat_template.jinja`, earlier versions a `chat_template` key in `tokenizer_config.json`, maybe a list of named
+    templates); None for a hub id or a folder without one."""
+    folder = Path(path)
+    if (folder / "chat_template.jinja").is_file():
+        return (folder / "chat_template.jinja").read_text(encoding="utf-8")
+    config = folder / "tokenizer_config.json"
+    if not config.is_file():
+        return None
+    try:
+        template = json.loads(config.read_text(encoding="utf-8")).get("chat_template")
+    except (ValueError, AttributeError):
+        return None
+    if isinstance(template, list):  # [{"name": "default", "template": ...}, ...]
+        template = "\n".join(str(t.get("template", "")) for t in template if isinstance(t, dict))
+    return template if isinstance(template, str) else None
 
 
 class HFBackend:
@@ -179,7 +200,8 @@ class HFBackend:
                 "true or mtbench.conv_template: <a FastChat template name>)"
             )
         messages = [{"role": role, "content": content} for role, content in request.messages]
-        return self._tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+        thinking = {"enable_thinking": True} if request.thinking else {}  # templates that do not take it ignore it
+        return self._tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True, **thinking)
 
     def _encode(self, prompt: str, special: bool) -> list[int]:
         return self._tokenizer(prompt, add_special_tokens=special)["input_ids"]
@@ -203,21 +225,30 @@ class HFBackend:
 
         request = requests[indices[0]]
         tok, model, stop = self._tokenizer, self._model, request.stop
-        stopped = tail_stop_check(tok, stop)
+        stopped = tail_stop_check(tok, stop) if request.thinking is None else None  # thinking has blank lines
         started = time.perf_counter()
         try:
             enc = tok(prompts, return_tensors="pt", padding=True, add_special_tokens=request.add_special_tokens)
             enc = enc.to(model.device)
             lengths = enc["attention_mask"].sum(dim=1).tolist()
             choose = None if request.greedy else _sampler(model, request.temperature)
-            budgets = [requests[i].max_new_tokens for i in indices]
+            budgets = [requests[i].total_tokens for i in indices]
             rows = greedy_decode(
                 model, enc["input_ids"], enc["attention_mask"], budgets, self._end_ids(request),
                 stopped, choose,
             )
             for row, ids, reason in rows:
                 text = tok.decode(ids, skip_special_tokens=True)
-                yield row, Completion(text, time.perf_counter() - started, reason, int(lengths[row]), len(ids))
+                latency, tokens = time.perf_counter() - started, (int(lengths[row]), len(ids))
+                if request.thinking is None:
+                    yield row, Completion(text, latency, reason, *tokens)
+                    continue
+                opening = request.thinking.tags[0]
+                if prompts[row].rstrip().endswith(opening):  # the chat template opened the think block itself
+                    text = opening + text
+                answer = take_apart(text, request.thinking, stop, reason)
+                spent = len(self._encode(answer.thinking, False)) if answer.thinking else 0  # the thinking re-tokenized
+                yield row, completion(answer, latency, reason, *tokens, spent)
         except (RuntimeError, ValueError) as err:  # the unfinished rows fail (or, out of memory, go again smaller)
             if _is_out_of_memory(err):
                 raise _OutOfMemory from err
@@ -270,7 +301,7 @@ def _free_memory() -> None:
 def _decoding(request: GenerationRequest) -> tuple[Any, ...]:
     """What requests batched together must share (not the token budget: each row stops at its own)."""
     r = request
-    return (r.stop, r.add_special_tokens, r.temperature, r.stop_token_ids, r.model_eos)
+    return (r.stop, r.add_special_tokens, r.temperature, r.stop_token_ids, r.model_eos, r.thinking)
 
 
 def _sampler(model: Any, temperature: float) -> Any:

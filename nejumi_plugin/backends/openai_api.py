@@ -11,8 +11,9 @@ import os
 import time
 from typing import Any
 
-from .api_common import ApiBackend, ApiSettings, chat_messages, cut_at_stop
-from .base import BackendError, Completion, GenerationRequest
+from ..reasoning import RESPONSES_ONLY, completion, take_apart
+from .api_common import ApiBackend, ApiSettings, chat_messages
+from .base import BackendError, Completion, GenerationRequest, Thinking, cut_at_stop
 
 OpenAISettings = ApiSettings  # the settings of every API backend
 _AZURE_ENDPOINT_ENV = "AZURE_OPENAI_ENDPOINT"
@@ -71,7 +72,7 @@ class OpenAIBackend(ApiBackend):
         return (openai.APIConnectionError, *super()._connection_errors())  # APIConnectionError covers timeouts
 
     def _warm(self, client: Any) -> None:
-        client.chat.completions, client.completions  # noqa: B018  (the SDK imports its resources on first access)
+        client.chat.completions, client.completions, client.responses  # noqa: B018  (imported on first access)
 
     def _hint(self, err: Exception) -> str:
         if self._status(err) == 404:
@@ -81,33 +82,87 @@ class OpenAIBackend(ApiBackend):
     def _once(self, request: GenerationRequest) -> Completion:
         import openai
 
-        s, client = self.settings, self._client
-        common: dict[str, Any] = {"model": self.deployment, "n": 1, "temperature": request.temperature,
-                                  "max_tokens": request.max_new_tokens}  # fmt: skip
-        stop = list(request.stop)
-        if stop:
-            common["stop"] = stop[:_OPENAI_MAX_STOP] if s.provider != "openai_compatible" else stop
+        if request.thinking is not None and self.settings.provider != "openai_compatible" and RESPONSES_ONLY.match(
+                self.deployment):  # fmt: skip
+            return self._once_responses(request, request.thinking)
         started = time.perf_counter()
         try:
-            if request.messages or s.endpoint == "chat":
+            if request.messages or self.settings.endpoint == "chat":
                 messages = [{"role": r, "content": c} for r, c in chat_messages(request)]
-                response = client.chat.completions.create(messages=messages, **common)
+                response = self._client.chat.completions.create(messages=messages, **self._parameters(request))
                 choice = response.choices[0]
-                text = choice.message.content
+                text, separate = choice.message.content, _reasoning_field(choice.message)
             else:
-                response = client.completions.create(prompt=request.prompt, **common)
+                response = self._client.completions.create(prompt=request.prompt, **self._parameters(request))
                 choice = response.choices[0]
-                text = choice.text
+                text, separate = choice.text, ""
         except openai.BadRequestError as err:
             if _content_filter(err):  # the service refused this prompt: the refusal is the answer
                 return Completion("", time.perf_counter() - started, "content_filter", extra={"refusal": str(err)})
             raise
-        latency = time.perf_counter() - started
-        text, cut = cut_at_stop(text or "", stop)
-        reason = "stop" if cut else (choice.finish_reason or "length")
-        usage = response.usage
-        return Completion(text, latency, reason, getattr(usage, "prompt_tokens", None),
-                          getattr(usage, "completion_tokens", None))  # fmt: skip
+        latency, usage = time.perf_counter() - started, response.usage
+        tokens = (getattr(usage, "prompt_tokens", None), getattr(usage, "completion_tokens", None))
+        reason = choice.finish_reason or "length"
+        if request.thinking is not None:
+            thought = getattr(getattr(usage, "completion_tokens_details", None), "reasoning_tokens", None)
+            return _thought(request, request.thinking, text or "", reason, separate, thought, latency, tokens)
+        text, cut = cut_at_stop(text or "", request.stop)
+        return Completion(text, latency, "stop" if cut else reason, *tokens)
+
+    def _parameters(self, request: GenerationRequest) -> dict[str, Any]:
+        """The call's keywords. A thinking request to OpenAI or Azure takes `max_completion_tokens` (the thinking and
+        the answer) and `reasoning_effort`, and neither `temperature` (only the default is accepted) nor `stop`; a
+        compatible server takes `max_tokens` and the temperature; no stop string ever goes with a thinking request
+        (see `reasoning`: the answer is cut client-side)."""
+        s = self.settings
+        common: dict[str, Any] = {"model": self.deployment, "n": 1}
+        thinking = request.thinking
+        if thinking is None:
+            common.update(temperature=request.temperature, max_tokens=request.max_new_tokens)
+            if request.stop:
+                common["stop"] = list(request.stop)[:_OPENAI_MAX_STOP] if s.provider != "openai_compatible" else list(
+                    request.stop)  # fmt: skip
+            return common
+        if s.provider == "openai_compatible":
+            common.update(temperature=request.temperature, max_tokens=request.total_tokens)
+        else:
+            common["max_completion_tokens"] = request.total_tokens
+        if thinking.effort:
+            common["reasoning_effort"] = thinking.effort
+        return common
+
+    def _once_responses(self, request: GenerationRequest, thinking: Thinking) -> Completion:
+        """OpenAI's Responses API (the `-pro` reasoning models are served only there): the same budgets and
+        accounting as a chat completion."""
+        kw: dict[str, Any] = {"model": self.deployment, "max_output_tokens": request.total_tokens,
+                              "input": [{"role": r, "content": c} for r, c in chat_messages(request)]}  # fmt: skip
+        if thinking.effort:
+            kw["reasoning"] = {"effort": thinking.effort}
+        started = time.perf_counter()
+        response = self._client.responses.create(**kw)
+        latency, usage = time.perf_counter() - started, response.usage
+        incomplete = getattr(getattr(response, "incomplete_details", None), "reason", None)
+        reason = "length" if incomplete == "max_output_tokens" else "eos" if response.status == "completed" else (
+            incomplete or str(response.status))  # fmt: skip
+        thought = getattr(getattr(usage, "output_tokens_details", None), "reasoning_tokens", None)
+        tokens = (getattr(usage, "input_tokens", None), getattr(usage, "output_tokens", None))
+        return _thought(request, thinking, response.output_text or "", reason, "", thought, latency, tokens)
+
+
+def _reasoning_field(message: Any) -> str:
+    """The thinking an OpenAI-compatible server returns beside the answer: vLLM and SGLang's `reasoning_content`
+    (newer vLLM: `reasoning`)."""
+    for name in ("reasoning_content", "reasoning"):
+        value = getattr(message, name, None)
+        if isinstance(value, str) and value:
+            return value
+    return ""
+
+
+def _thought(request: GenerationRequest, thinking: Thinking, text: str, reason: str, separate: str,
+             reasoning_tokens: int | None, latency: float, tokens: tuple[int | None, int | None]) -> Completion:  # fmt: skip
+    answer = take_apart(text, thinking, request.stop, reason, separate, reasoning_tokens)
+    return completion(answer, latency, reason, *tokens, reasoning_tokens)
 
 
 def _content_filter(err: Any) -> bool:

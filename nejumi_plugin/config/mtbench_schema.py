@@ -7,6 +7,7 @@ from typing import Any, Literal
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from ._base import Section, parse_literal
+from .reasoning_schema import ReasoningConfig
 
 
 def parse_roles(text: str) -> tuple[str, str]:
@@ -122,6 +123,7 @@ class JudgeConfig(Section):
     dtype: Literal["float32", "float16", "bfloat16"] = "bfloat16"  # api: hf only
     max_retries: int = Field(16, ge=1)  # API calls per judgment before it fails (Neo: 16 tries, 10 s apart)
     timeout_s: float = Field(600.0, gt=0)  # seconds per judge request (the openai SDK's default, as on Neo)
+    reasoning: ReasoningConfig = Field(default_factory=ReasoningConfig)  # a reasoning judge (o3, Claude thinking)
 
     @field_validator("api", mode="before")
     @classmethod

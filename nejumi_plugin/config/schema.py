@@ -15,6 +15,7 @@ from typing import Any, Literal, get_args
 from pydantic import Field, PrivateAttr, ValidationInfo, field_validator, model_validator
 
 from ._base import Section
+from .reasoning_schema import ReasoningConfig
 from .mtbench_schema import (
     MtbenchConfig,
     MtbenchDatasetConfig,
@@ -77,6 +78,7 @@ class ModelConfig(Section):
     concurrency: int = Field(32, ge=1)
     max_retries: int = Field(16, ge=1)
     timeout_s: float = Field(600.0, gt=0)
+    reasoning: ReasoningConfig = Field(default_factory=ReasoningConfig)  # new: reasoning models
 
     @field_validator("api", mode="before")
     @classmethod

@@ -196,6 +196,13 @@ def pre(text: Any) -> str:
     return f"<pre>{esc(text)}</pre>"
 
 
+def with_thinking(answer: Any, row: Mapping[str, Any]) -> str:
+    """An answer, with a reasoning model's thinking folded under it (never mixed into it)."""
+    thinking = row.get("reasoning")
+    fold = f"<details><summary>thinking</summary>{pre(thinking)}</details>" if thinking else ""
+    return pre(answer) + fold
+
+
 def _shared_prefixes(rows: Sequence[Mapping[str, Any]]) -> dict[str, str]:
     """dataset -> the head its prompts share (instruction and few-shots), when it is worth storing once."""
     prompts: dict[str, list[str]] = {}
@@ -232,7 +239,7 @@ def jaster_samples(tables: Mapping[str, Table]) -> str:
             shown = f"{esc(metric)} {score:.2f}" if score is not None else ("exact 0" if wrong else "exact 1")
             prompt = _prompt(str(r.get("prompt") or ""), heads.get(dataset), idents.get(dataset, ""))
             rows.append(tr([td(esc(suffix)), td(esc(dataset)), td(esc(r["id"]), "n"), td(pre(r.get("input")) + prompt),
-                            td(pre(r["pred"])), td(pre(r["true"])), td(shown, "n s")],
+                            td(with_thinking(r["pred"], r)), td(pre(r["true"])), td(shown, "n s")],
                            cls="bad" if wrong else "", task=suffix, dataset=dataset, wrong=int(wrong)))  # fmt: skip
     if not rows:
         return ""
@@ -251,7 +258,7 @@ def mtbench_samples(tables: Mapping[str, Table]) -> str:
             fail = r["score"] == -1
             judgment = f"<details><summary>judgment</summary>{pre(r.get('judgment'))}</details>"
             rows.append(tr([td(esc(language)), td(esc(r["question_id"]), "n"), td(esc(r["category"])),
-                            td(esc(r["turn"]), "n"), td(pre(r.get("question"))), td(pre(r.get("answer"))),
+                            td(esc(r["turn"]), "n"), td(pre(r.get("question"))), td(with_thinking(r.get("answer"), r)),
                             td(judgment), td("parse failure" if fail else num(r["score"], 1), "n s")],
                            cls="fail" if fail else "", lang=language, category=r["category"],
                            fail=int(fail)))  # fmt: skip

@@ -227,3 +227,42 @@ def test_without_the_sdk_the_error_names_the_extra(
     monkeypatch.setitem(sys.modules, "anthropic", None)  # `import anthropic` raises ImportError
     with pytest.raises(BackendError, match=r"pip install 'nejumi\[api\]'"):
         results(make(), [CHAT])
+
+
+def test_extended_thinking_request_and_answer(key: str, make: Callable[..., AnthropicBackend], httpserver: HTTPServer) -> None:
+    """Claude with extended thinking, as the Messages API documents it: `thinking` with its budget, `max_tokens` above
+    it, the only temperature the API takes with thinking (1), no stop sequence; `thinking` and `redacted_thinking`
+    blocks never reach the answer, which the stop string then cuts client-side."""
+    from nejumi_plugin.backends.base import Thinking
+
+    thought = "The user asks for the capital.\n\nTokyo is the capital of Japan."
+    httpserver.expect_request(PATH).respond_with_json(message(
+        stop_reason="end_turn", content=[
+            {"type": "thinking", "thinking": thought, "signature": "EqQBCgIYAhIM1gbcDa9GJwZA2b3h"},
+            {"type": "redacted_thinking", "data": "EmwKAhgBEgy3va3pzix/LafPsn4aDFIT2Xlxh0L5L8rLVyIwxtE3rAFBa8cr3qpP"},
+            {"type": "text", "text": "東京です。\n\n以上"}],
+        usage={"input_tokens": 40, "output_tokens": 310}))  # fmt: skip
+    request = GenerationRequest("", 64, stop=("。",), messages=(("user", "日本の首都は？"),),
+                                thinking=Thinking(2048, effort="high"))  # fmt: skip
+    (completion,) = results(make(), [request]).values()
+    assert isinstance(completion, Completion)
+    assert (completion.text, completion.finish_reason) == ("東京です", "stop")
+    assert completion.thinking == thought + "\n\n[1 redacted thinking block(s)]" and not completion.thinking_exhausted
+    assert completion.output_tokens == 310 and completion.reasoning_tokens is None  # not broken down by the API
+    assert sent(httpserver) == {
+        "model": MODEL, "max_tokens": 2048 + 64, "temperature": 1.0, "thinking": {"type": "enabled", "budget_tokens": 2048},
+        "output_config": {"effort": "high"}, "messages": [{"role": "user", "content": "日本の首都は？"}],
+    }  # fmt: skip
+
+
+def test_thinking_cut_by_max_tokens_is_an_empty_answer_counted_as_budget_spent(
+    key: str, make: Callable[..., AnthropicBackend], httpserver: HTTPServer
+) -> None:
+    from nejumi_plugin.backends.base import Thinking
+
+    httpserver.expect_request(PATH).respond_with_json(message(stop_reason="max_tokens", content=[
+        {"type": "thinking", "thinking": "Let me consider every prefecture in turn", "signature": "s"}]))  # fmt: skip
+    request = GenerationRequest("", 16, messages=(("user", "日本の首都は？"),), thinking=Thinking(1024))
+    (completion,) = results(make(), [request]).values()
+    assert isinstance(completion, Completion) and completion.text == "" and completion.thinking_exhausted
+    assert completion.finish_reason == "length"

@@ -240,3 +240,42 @@ def test_missing_key_fails_at_generate_and_google_api_key_is_accepted(
 def test_zero_tokens_are_never_sent(key: str, httpserver: HTTPServer, make: Any) -> None:
     out = results(make(), [GenerationRequest("x", 0)])
     assert isinstance(out[0], Completion) and out[0].text == "" and len(httpserver.log) == 0
+
+
+def _thinking_answer(text: str | None, thought: str, finish: str = "STOP") -> dict[str, Any]:
+    """A GenerateContentResponse of a thinking model with `include_thoughts`: thought parts carry `thought: true`."""
+    parts = [{"text": thought, "thought": True}] + ([{"text": text}] if text is not None else [])
+    return {"candidates": [{"content": {"role": "model", "parts": parts}, "finishReason": finish, "index": 0}],
+            "usageMetadata": {"promptTokenCount": 21, "candidatesTokenCount": 9, "thoughtsTokenCount": 412,
+                              "totalTokenCount": 442}, "modelVersion": "gemini-2.5-flash"}  # fmt: skip
+
+
+def test_a_thinking_budget_and_thoughts_kept_apart(key: str, httpserver: HTTPServer, make: Any) -> None:
+    from nejumi_plugin.backends.base import Thinking
+
+    path = PATH.replace(MODEL, "gemini-2.5-flash")
+    thought = "**Finding the capital**\n\nThe user wants a one-word answer."
+    httpserver.expect_oneshot_request(path).respond_with_json(_thinking_answer("東京です。以上", thought))
+    httpserver.expect_oneshot_request(path).respond_with_json(_thinking_answer(None, thought, "MAX_TOKENS"))
+    request = GenerationRequest("", 16, stop=("。",), messages=(("user", "日本の首都は？"),), thinking=Thinking(1024))
+    out = results(make(model="gemini-2.5-flash"), [request, request])
+    first, spent = out[0], out[1]
+    assert isinstance(first, Completion) and (first.text, first.finish_reason) == ("東京です", "stop")
+    assert first.thinking == thought and first.reasoning_tokens == 412 and not first.thinking_exhausted
+    assert isinstance(spent, Completion) and spent.text == "" and spent.thinking_exhausted
+    # no stop sequence (thinking has blank lines); the thinking config's keys as google-genai sends them (the API's
+    # JSON takes proto field names as well as camelCase)
+    assert sent(httpserver, 0)["generationConfig"] == {
+        "temperature": 0.0, "maxOutputTokens": 1024 + 16, "candidateCount": 1,
+        "thinkingConfig": {"include_thoughts": True, "thinking_budget": 1024},
+    }  # fmt: skip
+
+
+def test_an_effort_becomes_gemini_s_thinking_level(key: str, httpserver: HTTPServer, make: Any) -> None:
+    from nejumi_plugin.backends.base import Thinking
+
+    path = PATH.replace(MODEL, "gemini-3-pro")
+    httpserver.expect_request(path).respond_with_json(_thinking_answer("東京", "…"))
+    results(make(model="gemini-3-pro"), [GenerationRequest("", 16, messages=(("user", "首都？"),),
+                                                           thinking=Thinking(1024, effort="low"))])  # fmt: skip
+    assert sent(httpserver)["generationConfig"]["thinkingConfig"] == {"include_thoughts": True, "thinking_level": "LOW"}

@@ -14,7 +14,8 @@ import pytest
 
 from api_helpers import results
 from nejumi_plugin.backends.base import BackendError, Completion, GenerationRequest
-from nejumi_plugin.backends.openai_api import OpenAIBackend, OpenAISettings, cut_at_stop
+from nejumi_plugin.backends.base import cut_at_stop
+from nejumi_plugin.backends.openai_api import OpenAIBackend, OpenAISettings
 
 SECRET = "sk-test-do-not-leak-0123456789"
 PROMPT = "### 指示:\n"

@@ -6,9 +6,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ...backends.base import BackendError, Completion, GenerationRequest
+from ...backends.base import BackendError, Completion, GenerationRequest, Thinking
 from ...engine import Engine
-from ...aggregate.usage import token_usage
+from ...aggregate.usage import thinking_usage, token_usage
 from ...metrics import char_f1, exact, set_f1
 from .cases import JasterCase
 from .data import DataError, JasterLayout, Sample
@@ -32,7 +32,9 @@ class JasterOptions:
     templates: dict[str, PromptTemplates]
     add_special_tokens: bool = False
     stop_at_blank_line: bool = True
-    max_tokens: int | None = None  # API models: `llm_jp_eval.api_max_tokens` (None: the dataset's output_length)
+    max_tokens: int | None = None  # the answer's budget: `llm_jp_eval.api_max_tokens` (API models) or
+    # `model.reasoning.answer_tokens` (a thinking model); None: the dataset's output_length
+    thinking: Thinking | None = None  # a reasoning model: the prompt goes as a chat turn, thinking comes first
 
 
 @dataclass
@@ -60,7 +62,11 @@ class JasterRunner:
     def request(self, case: JasterCase) -> GenerationRequest:
         length = self.options.max_tokens or self.layout.load(case.dataset, "test").output_length
         stop = (BLANK_LINE,) if self.options.stop_at_blank_line else ()
-        return GenerationRequest(self.prompt(case), length, stop, self.options.add_special_tokens)
+        thinking = self.options.thinking
+        if thinking is None:  # Neo's raw prompt
+            return GenerationRequest(self.prompt(case), length, stop, self.options.add_special_tokens)
+        # a reasoning model: Neo's prompt as one chat turn (a local model renders it with its own chat template)
+        return GenerationRequest("", length, stop, messages=(("user", self.prompt(case)),), thinking=thinking)
 
     def prepare(self, cases: Iterable[JasterCase]) -> None:
         """Answer every not-yet-answered case in one engine call (batched generation).
@@ -103,6 +109,8 @@ class JasterRunner:
             "set_f1": set_f1(pred, true),
             "latency": answer.latency_s,
         }
+        if self.options.thinking is not None:  # beside Neo's columns, never in pred
+            row["reasoning"] = answer.thinking
         return {
             "key": case.key,
             "task": case.setting.task,
@@ -113,4 +121,5 @@ class JasterRunner:
             "cached": answer.cached,
             "usage": {"model": token_usage([answer])},
             "row": row,
+            **({"reasoning": thinking_usage([answer])} if self.options.thinking is not None else {}),
         }

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from ...backends.base import BackendError, Completion, GenerationRequest
+from ...backends.base import BackendError, Completion, GenerationRequest, Thinking
 from ...engine import Engine
 from .data import JudgePrompt, MtbenchData, Question
 from .rating import MAX_JUDGE_CALLS, is_final, parse_rating
@@ -26,6 +26,7 @@ class JudgeSettings:
     temperature: float = 0.0
     max_tokens: int = 2048
     max_calls: int = MAX_JUDGE_CALLS  # 1 when the judge is deterministic: a retry would repeat the same answer
+    thinking: Thinking | None = None  # a reasoning judge (its rating is read from the answer, never the thinking)
 
 
 @dataclass(frozen=True)
@@ -59,7 +60,8 @@ class Match:
         if not self.prompt.system_prompt:
             messages = messages[1:]
         return GenerationRequest(
-            "", settings.max_tokens, messages=messages, temperature=settings.temperature, draw=draw
+            "", settings.max_tokens, messages=messages, temperature=settings.temperature, draw=draw,
+            thinking=settings.thinking,
         )
 
 

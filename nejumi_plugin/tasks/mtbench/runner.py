@@ -12,9 +12,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from ...backends.base import BackendError, Completion, GenerationRequest
+from ...backends.base import BackendError, Completion, GenerationRequest, Thinking
 from ...engine import Engine
-from ...aggregate.usage import token_usage
+from ...aggregate.usage import thinking_usage, token_usage
 from .cases import MtbenchCase
 from .conversation import Template, neo_cut, stopped_too_early
 from .data import MtbenchData, Question
@@ -47,6 +47,7 @@ class MtbenchOptions:
     api_temperature: float
     max_new_token: int
     judge: JudgeSettings
+    thinking: Thinking | None = None  # a reasoning model: both turns think first; history and judge see answers only
 
 
 @dataclass
@@ -80,23 +81,26 @@ class MtbenchRunner:
     def request(self, question: Question, earlier: Sequence[str]) -> GenerationRequest:
         """The request for the next turn, conditioned on the post-processed earlier answers."""
         dialogue = self.options.template.render(question.turns[: len(earlier) + 1], earlier)
-        temperature, budget = self.temperature(question), self.options.max_new_token
+        temperature, budget, thinking = self.temperature(question), self.options.max_new_token, self.options.thinking
+        stop = () if thinking else dialogue.stop  # a thinking answer is cut afterwards (`neo_cut`), never mid-thought
         if self.options.api or not dialogue.prompt:  # chat messages (API models, or the tokenizer's template)
             return GenerationRequest("", budget, messages=dialogue.messages, temperature=temperature,
-                                     stop=() if self.options.api else dialogue.stop,
-                                     stop_token_ids=dialogue.stop_token_ids, model_eos=not self.options.api)
+                                     stop=() if self.options.api else stop, stop_token_ids=dialogue.stop_token_ids,
+                                     model_eos=not self.options.api, thinking=thinking)  # fmt: skip
         # FastChat tokenizes the prompt with the tokenizer's defaults (BOS included) and generates with the
         # model's generation config (its EOS), cutting at conv.stop_token_ids and conv.stop_str afterwards
-        return GenerationRequest(dialogue.prompt, budget, dialogue.stop, True, temperature=temperature,
-                                 stop_token_ids=dialogue.stop_token_ids, model_eos=True)
+        return GenerationRequest(dialogue.prompt, budget, stop, True, temperature=temperature,
+                                 stop_token_ids=dialogue.stop_token_ids, model_eos=True, thinking=thinking)
 
     def _turn(self, questions: Iterable[Question]) -> None:
         """Answer the next turn of every question (one engine call), post-processed as FastChat does."""
-        requests = {}
+        requests, stops = {}, {}
         for q in questions:
             done = self._answers.get(q.question_id, [])
             assert isinstance(done, list)
-            requests[str(q.question_id)] = self.request(q, [a.text for a in done])
+            earlier = [a.text for a in done]
+            requests[str(q.question_id)] = self.request(q, earlier)
+            stops[str(q.question_id)] = self.options.template.render(q.turns[: len(earlier) + 1], earlier).stop
         replies = self.answerer.answer(requests)
         again = {k: replace(requests[k], stop=()) for k, r in replies.items()
                  if isinstance(r, Completion) and stopped_too_early(r.text, r.finish_reason, requests[k].stop)}
@@ -106,7 +110,7 @@ class MtbenchRunner:
             if isinstance(reply, BackendError):
                 self._answers[qid] = reply
                 continue
-            text = reply.text if self.options.api else neo_cut(reply.text, requests[key].stop)
+            text = reply.text if self.options.api else neo_cut(reply.text, stops[key])
             answers = self._answers.setdefault(qid, [])
             assert isinstance(answers, list)
             answers.append(Answer(text, reply))
@@ -152,6 +156,8 @@ class MtbenchRunner:
                 answers[turn - 1].text, [self.options.judge.model, match.prompt.name], match.user_prompt(),
                 verdict.judgment, verdict.score, turn, _made_at(verdict),
             ))))  # fmt: skip
+            if self.options.thinking is not None:  # beside Neo's columns, never in the answer
+                rows[-1]["reasoning"] = answers[turn - 1].reply.thinking
         return {
             "key": case.key,
             "task": case.task,
@@ -165,6 +171,7 @@ class MtbenchRunner:
                 "judge": token_usage(c for v in verdicts if isinstance(v, Verdict) for c in v.replies),
             },
             "rows": rows,
+            **({"reasoning": thinking_usage(a.reply for a in answers)} if self.options.thinking else {}),
         }
 
 
