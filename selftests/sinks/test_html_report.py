@@ -237,3 +237,17 @@ def test_all_judgments_unreadable_like_the_demo(tmp_path: Path) -> None:
     assert [r["attrs"].get("data-fail") for r in page.table("mtbench-samples")["rows"]] == ["1"] * 4
     assert page.table("leaderboard")["rows"][1]["cells"] == ["95% interval", ""]
     assert page.table("scores-mtbench_ja")["rows"][0]["cells"][4] == "2 q, 4 unparsed"
+
+
+def test_a_reasoning_models_thinking_is_folded_under_its_answer(tmp_path: Path) -> None:
+    thinking = "前提は猫が眠っていること。\n\n<b>走っていない</b>"
+    record = jaster_record("jnli", 0, 0, "contradiction", "contradiction")
+    record["row"]["reasoning"] = thinking
+    mt = mtbench_record(1, "writing", (8, 6))
+    for row in mt["rows"]:
+        row["reasoning"] = "turn thinking"
+    write_fake_run(tmp_path, {("ja", 0): [record]}, {"ja": [mt]})
+    html = write_report(tmp_path, b=10)[0].read_text(encoding="utf-8")
+    folded = "<details><summary>thinking</summary><pre>前提は猫が眠っていること。\n\n&lt;b&gt;走っていない&lt;/b&gt;</pre></details>"
+    assert "<pre>contradiction</pre>" + folded in html  # under the prediction, escaped, never in it
+    assert html.count("<details><summary>thinking</summary><pre>turn thinking</pre></details>") == 2
