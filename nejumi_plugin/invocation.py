@@ -58,11 +58,12 @@ def add_counts(total: CallCounts, more: Mapping[str, Mapping[str, int]]) -> Call
     return total
 
 
-def phase_seconds(engines: Iterable[tuple[str, Engine]], items_s: float) -> dict[str, float]:
-    """Where one process's time went: loading models, generating answers, judging, and scoring (the items' time
-    that was not spent waiting for a backend)."""
+def phase_seconds(engines: Iterable[tuple[str, Engine]], items_s: float, resolve_s: float = 0.0) -> dict[str, float]:
+    """Where one process's time went: loading models (finding them too: `resolve_s`, e.g. converting the embedded
+    model), generating answers, judging, and scoring (the items' time that was not spent on those)."""
     phases = dict.fromkeys(PHASES, 0.0)
-    waited = 0.0
+    phases["load"] = resolve_s
+    waited = resolve_s
     for role, engine in _distinct(engines):
         s = engine.stats
         phases["load"] += s.load_s

@@ -60,6 +60,7 @@ class NejumiSession:
     started_at: str = field(default_factory=lambda: datetime.now(timezone.utc).isoformat(timespec="seconds"))
     started_clock: float = field(default_factory=time.monotonic)
     items_s: float = 0.0  # wall time inside benchmark items (generation, judging and scoring)
+    resolve_s: float = 0.0  # finding the models (a download, the embedded model's conversion): part of `load`
     batch_per_module: bool = False  # xdist workers batch per module (modules are their unit of work)
     progress: Callable[[int, int], None] | None = None
     selected: dict[str, list[Case]] = field(default_factory=lambda: defaultdict(list))
@@ -104,7 +105,15 @@ class NejumiSession:
 
     @cached_property
     def model_path(self) -> str:
-        return resolve_model_path(self.cfg)
+        """The evaluated model's folder (a W&B artifact downloaded, the embedded model converted: `load` time)."""
+        return self._loading(resolve_model_path, self.cfg)
+
+    def _loading(self, resolve: Callable[..., str], *args: Any) -> str:
+        started = time.perf_counter()
+        try:
+            return resolve(*args)
+        finally:
+            self.resolve_s += time.perf_counter() - started
 
     @cached_property
     def calls(self) -> CallStore:
@@ -135,11 +144,11 @@ class NejumiSession:
         backend = judge_backend(self.cfg, self.judge_path, loaded)
         return Engine(backend, self.calls, progress=self.progress, replay=self.replay)
 
-    @property
+    @cached_property
     def judge_path(self) -> str:
         """The judge's model: a local folder for `api: hf` (like the evaluated model's), else the API's name."""
         judge = self.cfg.mtbench.judge
-        return resolve_local_model(self.cfg, judge.model) if judge.api == "hf" else judge.model
+        return self._loading(resolve_local_model, self.cfg, judge.model) if judge.api == "hf" else judge.model
 
     @cached_property
     def results(self) -> ResultStore:
@@ -316,7 +325,7 @@ class NejumiSession:
         """This process's backend calls (made, served by the CallStore) per role, and where its time went."""
         names = (("model", "engine"), ("model", "mtbench_engine"), ("judge", "judge_engine"))
         engines = [(role, self.__dict__[name]) for role, name in names if name in self.__dict__]
-        return ProcessStats(call_counts(engines), phase_seconds(engines, self.items_s))
+        return ProcessStats(call_counts(engines), phase_seconds(engines, self.items_s, self.resolve_s))
 
     def invocation(self, stats: ProcessStats, samples: int, **extra: Any) -> dict[str, Any]:
         """This invocation's line of `runs.jsonl` (see `invocation`)."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -17,6 +18,12 @@ from nejumi_plugin.invocation import read_invocations as invocations  # noqa: F4
 REPO = Path(__file__).resolve().parent.parent
 DEMO_MTBENCH = REPO / "nejumi_plugin" / "demo_data" / "mtbench"
 MTBENCH_FILE_KEYS = ("test_question_artifacts_path", "test_referenceanswer_artifacts_path", "judge_prompt_artifacts_path")
+
+
+def interruptible() -> dict[str, Any]:
+    """Popen keywords for a child that a test stops with Ctrl-C: SIGINT is restored to its default in the child,
+    which inherits it ignored when the suite itself runs from a background shell (`pytest selftests &`)."""
+    return {"preexec_fn": lambda: signal.signal(signal.SIGINT, signal.SIG_DFL)}
 
 
 def run_benchmarks(pytester: pytest.Pytester, config: Path, out: Path, *args: str) -> pytest.RunResult:

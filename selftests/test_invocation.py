@@ -45,3 +45,11 @@ def test_worker_stats_add_up_and_give_rates() -> None:
 def test_a_record_is_on_disk_when_append_returns(tmp_path: Path, made: int) -> None:
     append_invocation(tmp_path / "new", {"calls": calls(made, 0)})
     assert (tmp_path / "new" / RUNS_LOG).read_text(encoding="utf-8").endswith("}\n")
+
+
+def test_finding_the_model_is_load_time_not_score_time() -> None:
+    """Converting the embedded model happens inside the first item: it is booked as `load`, not as `score`."""
+    from nejumi_plugin.invocation import phase_seconds
+
+    phases = phase_seconds([], items_s=80.0, resolve_s=68.0)
+    assert phases["load"] == 68.0 and phases["score"] == 12.0

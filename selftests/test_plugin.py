@@ -14,7 +14,7 @@ from statistics import mean
 
 import pytest
 
-from e2e import REPO, invocations, load, run_benchmarks
+from e2e import REPO, interruptible, invocations, load, run_benchmarks
 
 from nejumi_plugin.metrics import score_dataset
 from nejumi_plugin.tasks.jaster.datasets import ALL_EN, ALL_JA, CATEGORIES
@@ -214,7 +214,8 @@ def test_interrupted_run_keeps_its_generations(make_config: Callable, tmp_path: 
     cfg, out = make_config(), tmp_path / "out"
     cmd = [sys.executable, "-m", "pytest", str(REPO / "benchmarks"), "--model-config", str(cfg), "--output-dir",
            str(out), "-p", "no:cacheprovider", "-q", "-k", "not mmlu_en and not jsts", "--set", "model.batch_size=2"]  # fmt: skip
-    proc = subprocess.Popen(cmd, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen(cmd, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            **interruptible())
     calls = out / "tiny-run" / "calls.sqlite"
     deadline = time.monotonic() + 300
     stored = 0
@@ -291,7 +292,8 @@ def test_interrupted_run_writes_an_incomplete_row(make_config: Callable, tmp_pat
     cfg, out = make_config(), tmp_path / "out"
     cmd = [sys.executable, "-m", "pytest", str(REPO / "benchmarks"), "--model-config", str(cfg), "--output-dir",
            str(out), "-p", "no:cacheprovider", "-q", "-n", "0", "--set", "model.batch_size=1"]  # fmt: skip
-    proc = subprocess.Popen(cmd, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen(cmd, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            **interruptible())
     time.sleep(0.5)
     calls = out / "tiny-run" / "calls.sqlite"
     deadline = time.monotonic() + 300

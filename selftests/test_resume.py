@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 import yaml
 
-from e2e import REPO, invocations, load, mtbench_dataset
+from e2e import REPO, interruptible, invocations, load, mtbench_dataset
 from scripted_judge import ScriptedJudge, serve
 
 SELECT = ("-k", "jnli or mtbench_ja")  # 4 jaster items, 8 MT-Bench questions: 4 + 16 answers, 21 judge calls
@@ -162,7 +162,7 @@ def test_ctrl_c_under_concurrency_keeps_every_answer_it_paid_for(
         cfg.write_text(yaml.safe_dump(spec, allow_unicode=True), encoding="utf-8")
         run_dir = tmp_path / "out" / "run"
         proc = subprocess.Popen(command(cfg, tmp_path / "out"), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                text=True)  # fmt: skip
+                                text=True, **interruptible())  # fmt: skip
         deadline = time.monotonic() + 120
         while not (stored_calls(run_dir) >= 6 and server.in_flight >= 2):
             assert time.monotonic() < deadline and proc.poll() is None, "no point with requests in flight"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import gc
-import hashlib
 import json
 import logging
 import time
@@ -15,6 +14,7 @@ from typing import Any
 
 from ..reasoning import completion, take_apart
 from .base import BackendError, Completion, GenerationRequest
+from .fingerprint import fingerprint
 
 log = logging.getLogger(__name__)
 
@@ -36,19 +36,6 @@ class HFSettings:
     load_in_4bit: bool = False
     batch_size: int | str = "auto"  # or "auto": the largest batch that fits, halved on out-of-memory
     threads: int | None = None  # torch CPU threads (set per xdist worker so workers do not oversubscribe)
-
-
-def _fingerprint(path: str) -> str | None:
-    """Name, size and mtime of a local model folder's top-level files: a changed checkpoint changes the cache key."""
-    folder = Path(path)
-    if not folder.is_dir():
-        return None
-    digest = hashlib.sha256()
-    for f in sorted(folder.iterdir()):
-        if f.is_file():
-            stat = f.stat()
-            digest.update(f"{f.name}:{stat.st_size}:{int(stat.st_mtime)}\n".encode())
-    return digest.hexdigest()[:16]
 
 
 def chat_template_of(path: str) -> str | None:
@@ -80,13 +67,22 @@ class HFBackend:
         self._load_error: BackendError | None = None
         self.load_s = 0.0  # seconds spent loading the model (the engine reports it as its own phase)
         self._fits: int | None = None  # the batch size that fitted after an out-of-memory halving
+        self._fingerprint_value: tuple[str | None] | None = None
+
+    def _fingerprint(self) -> str | None:
+        """The model folder's content hash, computed once per backend (see `fingerprint`)."""
+        if self._fingerprint_value is None:
+            from ..models.embedded import model_cache_dir
+
+            self._fingerprint_value = (fingerprint(Path(self.settings.path), model_cache_dir()),)
+        return self._fingerprint_value[0]
 
     def identity(self) -> dict[str, Any]:
         s = self.settings
         return {
             "backend": "hf",
             "model": s.path,
-            "fingerprint": _fingerprint(s.path),
+            "fingerprint": self._fingerprint(),
             "dtype": _DTYPES.get(s.dtype, s.dtype),
             "quantization": "8bit" if s.load_in_8bit else "4bit" if s.load_in_4bit else None,
             "decoder": "hf_decode",  # greedy or sampled by hf_decode (see `_sampler`); the request says which

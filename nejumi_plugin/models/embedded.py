@@ -108,12 +108,16 @@ def is_embedded(name_or_path: str) -> bool:
 
 
 def model_cache_dir(cache_dir: Path | str | None = None) -> Path:
-    """The model cache: ``cache_dir``, else ``$NEJUMI_CACHE_DIR``, else ``~/.cache/nejumi/models``."""
+    """The model cache: ``cache_dir``, else ``$NEJUMI_CACHE_DIR``, else ``$XDG_CACHE_HOME/nejumi/models``, else
+    ``~/.cache/nejumi/models``."""
     if cache_dir is not None:
         return Path(cache_dir).expanduser()
     env = os.environ.get(CACHE_ENV_VAR)
     if env:
         return Path(env).expanduser()
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    if xdg:
+        return Path(xdg).expanduser() / "nejumi" / "models"
     return DEFAULT_CACHE_DIR.expanduser()
 
 
