@@ -7,7 +7,9 @@ Usage::
 For every dataset file in ``<src>/test`` (except ``mmluen.json``, the single-file MMLU form) it writes
 ``OUT_DIR/{train,dev,test}/<name>.json`` in llm-jp-eval's format, keeping every key and only the first
 samples of each split: 4 train (few-shot examples), 2 dev and 2 test — 4 / 1 / 1 for ``mmlu_en_*`` —
-i.e. exactly the items Neo's test mode evaluates.
+i.e. exactly the items Neo's test mode evaluates. ``selftests/data/make_vendored.py`` records, from the same full
+data, the digest each excerpt file must have (``selftests/data/jaster/1.2.6/samples.json``): rerun it when what is
+kept changes.
 """
 
 from __future__ import annotations

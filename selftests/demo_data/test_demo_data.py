@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
@@ -11,7 +12,8 @@ from nejumi_plugin.tasks.jaster.datasets import ALL_EN, ALL_JA, REPORTED_JA
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEMO = REPO_ROOT / "nejumi_plugin" / "demo_data" / "jaster" / "1.2.6" / "evaluation"
-SHARED = REPO_ROOT.parent / "shared" / "data" / "jaster" / "1.2.6" / "evaluation"
+# digests of the full rebuilt jaster's files and of the excerpt made from each (vendored: selftests/data/README.md)
+FULL = REPO_ROOT / "selftests" / "data" / "jaster" / "1.2.6" / "samples.json"
 SPLITS = ("train", "dev", "test")
 KEYS = {"instruction", "output_length", "metrics", "few_shots", "samples"}
 
@@ -55,13 +57,14 @@ def test_structure(name: str, split: str) -> None:
         assert set(s) == {"input", "output"} and isinstance(s["input"], str) and isinstance(s["output"], str)
 
 
-@pytest.mark.skipif(not SHARED.is_dir(), reason=f"{SHARED} not present")
 @pytest.mark.parametrize("split", SPLITS)
 @pytest.mark.parametrize("name", ALL_DATASETS)
-def test_equals_prefix_of_shared(name: str, split: str) -> None:
-    src = load(SHARED / split / f"{name}.json")
-    want = dict(src, samples=src["samples"][: expected_count(name, split)])
+def test_equals_prefix_of_the_full_data(name: str, split: str) -> None:
+    """Byte for byte the full file with only its first samples: `demo_excerpt_sha256` is the digest of
+    `json.dumps(dict(full, samples=full["samples"][:n]), ensure_ascii=False, indent=4)`, computed from the full file."""
+    full = load(FULL)["datasets"][name][split]
     path = DEMO / split / f"{name}.json"
-    assert load(path) == want
+    assert full["samples"] >= expected_count(name, split)
+    assert hashlib.sha256(path.read_bytes()).hexdigest() == full["demo_excerpt_sha256"]
     # written exactly like the generator (and llm-jp-eval) writes it
-    assert path.read_text(encoding="utf-8") == json.dumps(want, ensure_ascii=False, indent=4)
+    assert path.read_text(encoding="utf-8") == json.dumps(load(path), ensure_ascii=False, indent=4)

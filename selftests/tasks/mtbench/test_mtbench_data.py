@@ -19,8 +19,7 @@ from nejumi_plugin.tasks.mtbench.data import (
     load_references,
 )
 
-DATA = Path(__file__).resolve().parents[4] / "shared" / "data" / "mtbench"
-needs_data = pytest.mark.skipif(not DATA.is_dir(), reason="needs ../shared/data/mtbench")
+DATA = Path(__file__).resolve().parents[2] / "data" / "mtbench"  # vendored: selftests/data/README.md
 KEYS = {
     "questions": "mtbench.dataset.ja.question_artifacts_path",
     "references": "mtbench.dataset.ja.referenceanswer_artifacts_path",
@@ -66,7 +65,6 @@ def load(root: Path, judge_model: str = "gpt-4"):
 # --- the real data -------------------------------------------------------------------------------------------
 
 
-@needs_data
 @pytest.mark.parametrize(("lang", "first_id", "n_refs"), [("ja", 1, 80), ("en", 81, 30)])
 def test_real_sets_load(lang: str, first_id: int, n_refs: int) -> None:
     d = DATA / lang
@@ -86,7 +84,6 @@ def test_real_sets_load(lang: str, first_id: int, n_refs: int) -> None:
                    for p in data.prompts.values())  # fmt: skip
 
 
-@needs_data
 @pytest.mark.parametrize(
     ("folder", "lang", "ids"),
     [
@@ -102,7 +99,6 @@ def test_small_sets_load(folder: str, lang: str, ids: list[int]) -> None:
     assert len({x.category for x in data.questions}) == 8
 
 
-@needs_data
 def test_nejumi3_small_set_needs_its_reference_name() -> None:
     d = DATA / "small_for_test" / "ja_nejumi3"
     with pytest.raises(MtbenchDataError, match=rf"reference answer file not found in {d}: looked for gpt-4.jsonl.*"
@@ -113,7 +109,6 @@ def test_nejumi3_small_set_needs_its_reference_name() -> None:
     assert data.files["references"].endswith("base-gpt4o-with-human-annotation.jsonl")
 
 
-@needs_data
 def test_raw_9f220b6_question_file_names_line_50() -> None:
     path = DATA / "ja" / "alt" / "question_v1.2_raw_9f220b6.jsonl"
     with pytest.raises(MtbenchDataError, match=rf"{path}:50: not valid JSON .*near '.*d\) \"3人の男の子.*'\); "
