@@ -39,9 +39,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             result = compare_runs(args.run_a, args.run_b, b=args.b, seed=args.seed, level=args.level)
             print(format_comparison(result, max_chars=None if args.full else 200, max_samples=args.max_samples))
         else:
+            from .registry import installed_families
             from .sinks.html_report import write_report
 
-            for path in write_report(args.run_dir, b=args.b, seed=args.seed, level=args.level):
+            for path in write_report(args.run_dir, installed_families(), b=args.b, seed=args.seed, level=args.level):
                 print(path)
     except (FileNotFoundError, ValueError) as err:
         print(f"error: {err}", file=sys.stderr)

@@ -1,6 +1,7 @@
-"""What a benchmark module calls: `test_jnli = jaster_benchmark("jnli")` or `test_mtbench_ja = mtbench_benchmark("ja")`
-is a whole benchmark module. The plugin parametrizes the returned function at collection, so adding a dataset never
-touches the plugin."""
+"""What a benchmark module calls: `test_jnli = jaster_benchmark("jnli")`, `test_mtbench_ja = mtbench_benchmark("ja")`,
+or, for any family, `test_x = benchmark("family", "name")` — a whole benchmark module. The plugin parametrizes the
+returned function at collection with the family's cases, so adding a dataset or a family never touches the plugin.
+"""
 
 from __future__ import annotations
 
@@ -10,66 +11,46 @@ from typing import Any
 
 import pytest
 
-from .tasks.jaster.cases import JasterCase
-from .tasks.jaster.datasets import get_spec
-from .tasks.mtbench.cases import LANGUAGES, MtbenchCase
+from .family import Broken
 
 BENCHMARK_ATTR = "_nejumi_benchmark"
 CASE_PARAM = "case"
-DATA_ERROR_TASK = "jaster_data"  # jaster failures that belong to no single task make every jaster task incomplete
-
-Case = JasterCase | MtbenchCase
 
 
 @dataclass(frozen=True)
 class Benchmark:
-    """What a benchmark function evaluates: jaster datasets, or one MT-Bench language."""
+    """What a benchmark function evaluates: names its family understands (datasets, a language)."""
 
-    kind: str  # "jaster" or "mtbench"
+    family: str
     names: tuple[str, ...]
 
 
-@dataclass(frozen=True)
-class BrokenCase:
-    """Stands in for a dataset whose items could not even be planned (unreadable data); its item fails."""
-
-    name: str
-    message: str
-    task: str = DATA_ERROR_TASK
-
-    @property
-    def id(self) -> str:
-        return f"{self.name}-data-error"
-
-
-def module_group(item: pytest.Item) -> str:
-    """The batch (and xdist group) an item belongs to: its benchmark module."""
+def module_of(item: pytest.Item) -> str:
+    """The module an item belongs to (its xdist unit of work, and its batch under xdist)."""
     return item.nodeid.split("::", 1)[0]
 
 
-def _benchmark_function(benchmark: Benchmark) -> Callable[..., None]:
+def benchmark(family: str, *names: str) -> Callable[..., None]:
+    """A test function with one item per case that `family` plans for `names` under the run's config."""
+
     def test(case: Any, nejumi_session: Any, request: pytest.FixtureRequest) -> None:
-        if isinstance(case, BrokenCase):
-            request.node.user_properties.append(("nejumi_task", case.task))
+        from .session import CASE_ERRORS, as_data, counted_tasks
+
+        request.node.user_properties.append(("nejumi_tasks", list(counted_tasks(case))))
+        if isinstance(case, Broken):
             pytest.fail(case.message, pytrace=False)
-        nejumi_session.run_case(case, request.node)
+        try:
+            scored = nejumi_session.run_case(case, nejumi_session.batch_key(module_of(request.node)))
+        except CASE_ERRORS as err:
+            failure = f"{case.key}: {err}"
+        else:
+            failure = None
+        if failure is not None:  # outside the except block: the report shows the message, not a traceback chain
+            pytest.fail(failure, pytrace=False)
+        request.node.user_properties.append(("nejumi", as_data(scored)))
 
-    setattr(test, BENCHMARK_ATTR, benchmark)
+    setattr(test, BENCHMARK_ATTR, Benchmark(family, tuple(names)))
     return test
-
-
-def jaster_benchmark(*datasets: str) -> Callable[..., None]:
-    """A test function with one item per (dataset, shot setting, split, sample) that the config selects."""
-    for name in datasets:
-        get_spec(name)  # a typo fails at import, naming the dataset
-    return _benchmark_function(Benchmark("jaster", tuple(datasets)))
-
-
-def mtbench_benchmark(language: str) -> Callable[..., None]:
-    """A test function with one item per MT-Bench question of `language` (both turns and their judgments)."""
-    if language not in LANGUAGES:
-        raise ValueError(f"unknown MT-Bench language {language!r}; expected one of {', '.join(LANGUAGES)}")
-    return _benchmark_function(Benchmark("mtbench", (language,)))
 
 
 def is_benchmark(item: pytest.Item) -> bool:
@@ -77,8 +58,8 @@ def is_benchmark(item: pytest.Item) -> bool:
     return hasattr(getattr(item, "function", None), BENCHMARK_ATTR)
 
 
-def case_of(item: pytest.Item) -> Case | BrokenCase | None:
+def case_of(item: pytest.Item) -> Any:
     """The case a benchmark item runs (None for an empty parameter set or a foreign item)."""
     callspec = getattr(item, "callspec", None)
     case = callspec.params.get(CASE_PARAM) if callspec and is_benchmark(item) else None
-    return case if isinstance(case, (JasterCase, MtbenchCase, BrokenCase)) else None
+    return case if isinstance(case, Broken) or (hasattr(case, "key") and hasattr(case, "task")) else None

@@ -16,9 +16,9 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from .config import ConfigError, RunConfig
+from .family import Family, Table, Task, renamed_block
 
-Table = dict[str, Any]
-TASKS = ("jaster_ja_0_shot", "jaster_ja_4_shot", "jaster_en_0_shot", "jaster_en_4_shot", "mtbench_ja", "mtbench_en")
+BlendTasks = Mapping[str, Task]  # Neo's blend task name -> the task
 _RUN_PATH = re.compile(r"^[\w.\-]+/[\w.\-]+/[\w\-]+$")
 
 
@@ -26,30 +26,10 @@ class BlendError(ConfigError):
     """A blend that cannot be done as asked; the message names the sources and tasks involved."""
 
 
-def task_tables(task: str) -> list[str]:
-    """Neo's tables of a blend task, the leaderboard table first (blend_run.py L57-72)."""
-    if task.startswith("mtbench_"):
-        lang = task.removeprefix("mtbench_")
-        return [f"mtbench_{kind}_table_{lang}" for kind in ("leaderboard", "output", "radar")]
-    _, lang, shots, _ = task.split("_")
-    suffix = f"{lang}_{shots}shot"
-    names = [f"jaster_leaderboard_table_{suffix}", f"jaster_output_table_dev_{suffix}", f"jaster_output_table_{suffix}"]
-    return names + ([f"jaster_radar_table_{suffix}"] if lang == "ja" else [])
-
-
-def renamed_block(task: str, leaderboard: Table) -> dict[str, Any]:
-    """The block a blended task adds to the row: every column suffixed, `model_name` included (as in Neo)."""
-    if task.startswith("mtbench_"):
-        suffix = f"MTbench_{task.removeprefix('mtbench_')}"
-    else:
-        _, lang, shots, _ = task.split("_")
-        suffix = f"jaster_{lang}_{shots}shot"
-    return {f"{column}_{suffix}": value for column, value in zip(leaderboard["columns"], leaderboard["data"][0])}
-
-
-def run_task(task: str) -> str:
-    """The harness task a blend task stands for (`jaster_ja_4_shot` -> `jaster_ja_4shot`, `mtbench_ja` as is)."""
-    return task.replace("_shot", "shot")
+def blend_tasks(families: Sequence[Family], cfg: RunConfig) -> dict[str, Task]:
+    """Every task the families know under this config, by its blend name (`jaster_ja_4_shot`, `mtbench_ja`), in the
+    families' order (Neo's task order)."""
+    return {task.blend_name: task for family in families for task in family.tasks(cfg)}
 
 
 class Source(Protocol):
@@ -154,7 +134,15 @@ def open_source(spec: str, cfg: RunConfig) -> Source:
                      "(entity/project/run_id)")  # fmt: skip
 
 
-def check_sources(requests: Sequence["BlendRequest"], cfg: RunConfig) -> None:
+@dataclass(frozen=True)
+class BlendRequest:
+    """One source and the tasks asked of it (None: every task it has that this run does not evaluate)."""
+
+    source: str
+    tasks: tuple[str, ...] | None = None
+
+
+def check_sources(requests: Sequence[BlendRequest], cfg: RunConfig, tasks: BlendTasks) -> None:
     """Before any request: every local source exists and holds a finished run (and, where tasks are named, their
     tables); a W&B run path is well formed and W&B is online (whether the run exists is asked only at the end)."""
     for request in requests:
@@ -172,49 +160,45 @@ def check_sources(requests: Sequence["BlendRequest"], cfg: RunConfig) -> None:
                                  f"an offline W&B run ({err})") from None  # fmt: skip
         if isinstance(source, WandbApiRun):
             continue
-        for task in request.tasks or ():
-            if not source.has(task_tables(task)[0]):
-                raise BlendError(f"--blend-from {request.source}: it has no {task_tables(task)[0]} (task {task})")
+        for name in request.tasks or ():
+            if not source.has(tasks[name].leaderboard):
+                raise BlendError(f"--blend-from {request.source}: it has no {tasks[name].leaderboard} (task {name})")
 
 
-def check_plan(requests: Sequence["BlendRequest"], cfg: RunConfig, evaluated: set[str]) -> None:
+def check_plan(requests: Sequence[BlendRequest], cfg: RunConfig, evaluated: set[str], tasks: BlendTasks) -> None:
     """Before any request, once the selected items are known: a task offered twice, or asked of a source while this
     run evaluates it (BlendError). Left to the end when a source is a W&B run (reading it needs the network)."""
     sources = {r.source: open_source(r.source, cfg) for r in requests}
     if not any(isinstance(source, WandbApiRun) for source in sources.values()):
-        plan(requests, sources, evaluated)
+        plan(requests, sources, evaluated, tasks)
 
 
-@dataclass(frozen=True)
-class BlendRequest:
-    """One source and the tasks asked of it (None: every task it has that this run does not evaluate)."""
-
-    source: str
-    tasks: tuple[str, ...] | None = None
-
-
-def parse_option(value: str) -> BlendRequest:
+def parse_option(value: str, tasks: BlendTasks) -> BlendRequest:
     """`--blend-from SRC` or `--blend-from SRC@task1,task2`."""
-    source, _, tasks = value.partition("@")
-    if not tasks:
+    source, _, asked = value.partition("@")
+    if not asked:
         return BlendRequest(source)
-    names = tuple(t.strip() for t in tasks.split(",") if t.strip())
-    unknown = [t for t in names if t not in TASKS]
+    names = tuple(t.strip() for t in asked.split(",") if t.strip())
+    unknown = [t for t in names if t not in tasks]
     if unknown:
-        raise BlendError(f"--blend-from {value}: unknown task {', '.join(unknown)}; tasks are {', '.join(TASKS)}")
+        raise BlendError(f"--blend-from {value}: unknown task {', '.join(unknown)}; tasks are {', '.join(tasks)}")
     return BlendRequest(source, names)
 
 
-def blend_requests(cfg: RunConfig, options: Sequence[str], cwd: Path) -> list[BlendRequest]:
+def blend_requests(cfg: RunConfig, options: Sequence[str], cwd: Path, tasks: BlendTasks) -> list[BlendRequest]:
     """`--blend-from` options (paths relative to where pytest runs), then Neo's `old_runs` when `run_chain` is on or
     the run is blend-only (`new_run`; paths relative to the config file)."""
     requests = []
     for value in options:
-        request = parse_option(value)
+        request = parse_option(value, tasks)
         local = cwd / Path(request.source).expanduser()
         requests.append(BlendRequest(str(local), request.tasks) if local.exists() else request)
     if cfg.run_chain or cfg.new_run is not None:
         for old in cfg.old_runs:
+            unknown = [t for t in old.tasks if t not in tasks]
+            if unknown:
+                raise BlendError(f"{cfg.source_path}: old_runs: {old.run_path}: task {', '.join(unknown)} is not one of "
+                                 f"this config's tasks ({', '.join(tasks)})")  # fmt: skip
             local = cfg.base_dir / Path(old.run_path).expanduser()
             requests.append(BlendRequest(str(local) if local.exists() else old.run_path, tuple(old.tasks)))
     return requests
@@ -230,43 +214,45 @@ class Blended:
     skipped: dict[str, str] = field(default_factory=dict)  # task -> why not taken
 
 
-def plan(requests: Sequence[BlendRequest], sources: Mapping[str, Source], evaluated: set[str]) -> dict[str, str]:
-    """task -> source name. A task offered by two sources, or asked of a source while this run evaluates it, is an
-    error naming both."""
+def plan(requests: Sequence[BlendRequest], sources: Mapping[str, Source], evaluated: set[str],
+         tasks: BlendTasks) -> dict[str, str]:  # fmt: skip
+    """blend task -> source name. A task offered by two sources, or asked of a source while this run evaluates it, is
+    an error naming both."""
     chosen: dict[str, str] = {}
     for request in requests:
         source = sources[request.source]
-        asked = request.tasks or TASKS
-        for task in asked:
-            if not source.has(task_tables(task)[0]):
+        for name in request.tasks or tuple(tasks):
+            task = tasks[name]
+            if not source.has(task.leaderboard):
                 if request.tasks:
-                    raise BlendError(f"--blend-from {request.source}: it has no {task_tables(task)[0]} (task {task})")
+                    raise BlendError(f"--blend-from {request.source}: it has no {task.leaderboard} (task {name})")
                 continue
-            if run_task(task) in evaluated:
+            if task.name in evaluated:
                 if request.tasks:
-                    raise BlendError(f"task {task} is evaluated in this run and also asked of {request.source}; "
+                    raise BlendError(f"task {name} is evaluated in this run and also asked of {request.source}; "
                                      "switch it off (run_*), deselect it (-k) or drop it from the blend")  # fmt: skip
                 continue
-            if task in chosen:
-                raise BlendError(f"task {task} is in both {chosen[task]} and {request.source}; name the tasks to take "
+            if name in chosen:
+                raise BlendError(f"task {name} is in both {chosen[name]} and {request.source}; name the tasks to take "
                                  "from each (--blend-from SOURCE@task1,task2)")  # fmt: skip
-            chosen[task] = request.source
+            chosen[name] = request.source
     return chosen
 
 
-def blend(requests: Sequence[BlendRequest], cfg: RunConfig, evaluated: set[str]) -> Blended:
-    """Pull every planned task's tables; blocks come in request order, then Neo's task order."""
+def blend(requests: Sequence[BlendRequest], cfg: RunConfig, evaluated: set[str],
+          families: Sequence[Family]) -> Blended:  # fmt: skip
+    """Pull every planned task's tables; blocks come in request order, then the families' task order."""
+    tasks = blend_tasks(families, cfg)
     sources = {r.source: open_source(r.source, cfg) for r in requests}
-    chosen = plan(requests, sources, evaluated)
+    chosen = plan(requests, sources, evaluated, tasks)
     out = Blended()
     for request in requests:
-        for task in TASKS:
-            if chosen.get(task) != request.source:
+        for name, task in tasks.items():
+            if chosen.get(name) != request.source:
                 continue
             source = sources[request.source]
-            names = [name for name in task_tables(task) if source.has(name)]
-            for name in names:
-                out.tables[name] = source.table(name)
-            out.blocks.append((task, renamed_block(task, out.tables[names[0]])))
-            out.provenance[task] = request.source
+            for table_name in (t for t in task.tables if source.has(t)):
+                out.tables[table_name] = source.table(table_name)
+            out.blocks.append((name, renamed_block(task, out.tables[task.leaderboard])))
+            out.provenance[name] = request.source
     return out

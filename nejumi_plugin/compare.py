@@ -1,46 +1,28 @@
 """Compare two run directories: why did this number move?
 
 For every score of the two leaderboard rows: A, B, B - A, and a paired bootstrap over the samples both runs scored
-(jaster: matched by task, dataset and id; MT-Bench: by language and question_id, both turns together). Each
+(each family's units: jaster's samples by dataset and id; MT-Bench's questions, both turns together). Each
 replicate draws the same resample for A and B (`aggregate.intervals.resample_indices`), scores both the way the
-leaderboard does and takes B - A; the interval is the percentile interval of those differences d*, and the
+leaderboard does (`Family.replicates`) and takes B - A; the interval is the percentile interval of those differences d*, and the
 two-sided p-value inverts it, `min(1, 2 * min(1 + #{d* <= 0}, 1 + #{d* >= 0}) / (B + 1))`: p falls below 1 - level
 when the interval excludes 0 (1.0 when nothing changed). Then every sample whose own score changed, with
-both predictions: jaster per-sample scores as `aggregate.samples` defines them (jsts: the parsed number the
-correlation sees), MT-Bench judge ratings per (question, turn), -1 being an unreadable judgment.
+both predictions: each sample's own number (`Sample.value`: jaster's per-sample metric, jsts the parsed number its
+correlation sees; MT-Bench's rating per (question, turn), -1 being an unreadable judgment).
 """
 
 from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from .aggregate.intervals import (
-    DEFAULT_B,
-    DEFAULT_LEVEL,
-    DEFAULT_SEED,
-    jaster_replicates,
-    mtbench_replicates,
-    percentile_interval,
-    questions_by_category,
-    resample_indices,
-)
-from .aggregate.samples import (
-    JasterTask,
-    Row,
-    jaster_tasks,
-    mtbench_tasks,
-    read_leaderboard,
-    read_tables,
-    sample_metric,
-    sample_score,
-)
-from .metrics import parse_float
+from .aggregate.intervals import DEFAULT_B, DEFAULT_LEVEL, DEFAULT_SEED, percentile_interval
+from .aggregate.samples import read_leaderboard, read_tables
+from .family import Family, Sample, Task
 
 
 @dataclass(frozen=True)
@@ -95,81 +77,48 @@ def _p_value(replicates: np.ndarray) -> float:
     return float(min(1.0, 2 * tail))
 
 
-def _paired(a: Mapping[str, np.ndarray], b: Mapping[str, np.ndarray], suffix: str,
+def _paired(a: Mapping[str, np.ndarray], b: Mapping[str, np.ndarray], task: Task,
             level: float) -> dict[str, tuple[float, float, float]]:  # fmt: skip
     """column -> (low, high, p) of B - A from replicates of both runs drawn with the same resamples."""
     out = {}
     for key in sorted(set(a) & set(b)):
         diff = b[key] - a[key]
         if (interval := percentile_interval(diff, level)) is not None:
-            out[f"{key}_{suffix}"] = (interval["low"], interval["high"], _p_value(diff))
+            out[task.column(key)] = (interval["low"], interval["high"], _p_value(diff))
     return out
 
 
-def _jaster_value(metric: str | None, row: Row) -> float | None:
-    return sample_score(metric, row["pred"], row["true"]) if metric else parse_float(str(row["pred"]))
-
-
-def _compare_jaster(ta: JasterTask, tb: JasterTask, b: int, seed: int, level: float, cmp: Comparison) -> dict:
-    rows_a = {(r["target_dataset"], r["id"]): r for r in ta.rows}
-    rows_b = {(r["target_dataset"], r["id"]): r for r in tb.rows}
-    keys = sorted(set(rows_a) & set(rows_b))
-    task = f"jaster_{ta.suffix}"
-    cmp.shared[task] = len(keys)
-    cmp.only[task] = (len(set(rows_a) - set(rows_b)), len(set(rows_b) - set(rows_a)))
-    shared_a, shared_b = [rows_a[k] for k in keys], [rows_b[k] for k in keys]
-    sizes = Counter(d for d, _ in keys)
-    draws = {d: resample_indices(d, n, b, seed) for d, n in sizes.items()}
-    reps_a, reps_b = (jaster_replicates(rows, ta.language, ta.metrics, indices=draws) for rows in (shared_a, shared_b))
-    for ra, rb in zip(shared_a, shared_b):
-        metric = sample_metric(ta.metrics.get(ra["target_dataset"], ()))
-        va, vb = _jaster_value(metric, ra), _jaster_value(metric, rb)
-        if va != vb:
-            cmp.changed.append(ChangedSample(task, ra["target_dataset"], str(ra["id"]), metric or "parsed value",
-                                             va, vb, str(ra["pred"]), str(rb["pred"]), str(ra["true"])))  # fmt: skip
-    return _paired(reps_a, reps_b, f"jaster_{ta.suffix}", level)
-
-
-def _ratings(rows: Sequence[Row]) -> dict[tuple[int, int], tuple[float, Row]]:
-    """(question, turn) -> (the cell's rating: mean of readable ratings, -1 if none; its first row)."""
-    cells: dict[tuple[int, int], list[Row]] = {}
-    for row in rows:
-        cells.setdefault((int(row["question_id"]), int(row["turn"])), []).append(row)
-    out = {}
-    for key, group in cells.items():
-        scores = [float(r["score"]) for r in group if r["score"] != -1]
-        out[key] = (float(np.mean(scores)) if scores else -1.0, group[0])
-    return out
-
-
-def _compare_mtbench(lang: str, rows_a: Sequence[Row], rows_b: Sequence[Row], b: int, seed: int, level: float,
-                     cmp: Comparison) -> dict:  # fmt: skip
-    qa, qb = {int(r["question_id"]) for r in rows_a}, {int(r["question_id"]) for r in rows_b}
-    shared = qa & qb
-    task = f"mtbench_{lang}"
-    cmp.shared[task], cmp.only[task] = len(shared), (len(qa - qb), len(qb - qa))
-    sa = [r for r in rows_a if int(r["question_id"]) in shared]
-    category_of = {int(r["question_id"]): r["category"] for r in sa}
-    sb = [{**r, "category": category_of[int(r["question_id"])]} for r in rows_b if int(r["question_id"]) in shared]
-    groups = questions_by_category(sa)
-    draws = {c: resample_indices(f"mtbench:{c}", len(q), b, seed) for c, q in groups.items()}
-    reps_a, reps_b = (mtbench_replicates(rows, indices=draws) for rows in (sa, sb))
-    cells_a, cells_b = _ratings(sa), _ratings(sb)
-    for key in sorted(set(cells_a) & set(cells_b)):
-        (va, ra), (vb, rb) = cells_a[key], cells_b[key]
-        if va != vb:
-            cmp.changed.append(ChangedSample(task, str(ra["category"]), f"q{key[0]} turn {key[1]}", "rating", va, vb,
-                                             str(ra.get("answer", "")), str(rb.get("answer", "")),
-                                             str(ra.get("question", ""))))  # fmt: skip
-    return _paired(reps_a, reps_b, f"MTbench_{lang}", level)
+def _compare_task(family: Family, task: Task, tables_a: Mapping[str, Any], tables_b: Mapping[str, Any], b: int,
+                  seed: int, level: float, cmp: Comparison) -> dict[str, tuple[float, float, float]]:  # fmt: skip
+    """The paired bootstrap of one task over the units both runs have (B's samples grouped as A's), and the samples
+    whose own score changed."""
+    samples_a, samples_b = family.samples(task, tables_a), family.samples(task, tables_b)
+    units_a, units_b = {s.unit: s.group for s in samples_a}, {s.unit for s in samples_b}
+    shared = set(units_a) & units_b
+    cmp.shared[task.name] = len(shared)
+    cmp.only[task.name] = (len(set(units_a) - units_b), len(units_b - set(units_a)))
+    shared_a = [s for s in samples_a if s.unit in shared]
+    shared_b = [replace(s, group=units_a[s.unit]) for s in samples_b if s.unit in shared]
+    reps_a, reps_b = (family.replicates(task, picked, b=b, seed=seed) for picked in (shared_a, shared_b))
+    in_b: dict[tuple[str, str], Sample] = {(s.unit, s.key): s for s in shared_b}
+    for sa in shared_a:
+        sb = in_b.get((sa.unit, sa.key))
+        if sb is not None and sa.value != sb.value:
+            cmp.changed.append(ChangedSample(task.name, sa.group, sa.key, sa.measure, sa.value, sb.value,
+                                             sa.prediction, sb.prediction, sa.reference))  # fmt: skip
+    return _paired(reps_a, reps_b, task, level)
 
 
 def compare_runs(
-    run_a: Path, run_b: Path, *, b: int = DEFAULT_B, seed: int = DEFAULT_SEED, level: float = DEFAULT_LEVEL
+    run_a: Path, run_b: Path, *, b: int = DEFAULT_B, seed: int = DEFAULT_SEED, level: float = DEFAULT_LEVEL,
+    families: Sequence[Family] | None = None,
 ) -> Comparison:
-    """Score differences (B - A) with paired bootstrap intervals and p-values, and the samples whose score changed.
+    """Score differences (B - A) with paired bootstrap intervals and p-values, and the samples whose score changed,
+    for every task both runs have (of `families`; default: the installed ones).
 
     Raises FileNotFoundError / ValueError naming the folder or file when a run directory is not a finished run."""
+    from .registry import installed_families
+
     board_a, board_b = read_leaderboard(Path(run_a)), read_leaderboard(Path(run_b))
     tables_a, tables_b = read_tables(Path(run_a)), read_tables(Path(run_b))
     row_a = dict(zip(board_a["columns"], board_a["data"][0]))
@@ -177,14 +126,11 @@ def compare_runs(
     cmp = Comparison(Path(run_a), Path(run_b), (str(row_a.get("model_name")), str(row_b.get("model_name"))), [], [],
                      b=b, seed=seed, level=level)  # fmt: skip
     tests: dict[str, tuple[float, float, float]] = {}
-    jaster_b = jaster_tasks(tables_b)
-    for suffix, task_a in jaster_tasks(tables_a).items():
-        if suffix in jaster_b:
-            tests.update(_compare_jaster(task_a, jaster_b[suffix], b, seed, level, cmp))
-    mt_b = mtbench_tasks(tables_b)
-    for lang, rows in mtbench_tasks(tables_a).items():
-        if lang in mt_b:
-            tests.update(_compare_mtbench(lang, rows, mt_b[lang], b, seed, level, cmp))
+    for family in installed_families() if families is None else families:
+        names_b = {task.name for task in family.found(tables_b)}
+        for task in family.found(tables_a):
+            if task.name in names_b:
+                tests.update(_compare_task(family, task, tables_a, tables_b, b, seed, level, cmp))
     columns = [c for c in board_a["columns"] if c != "model_name"]
     columns += [c for c in board_b["columns"] if c != "model_name" and c not in row_a]
     for column in columns:

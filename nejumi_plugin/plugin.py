@@ -1,32 +1,31 @@
-"""The pytest plugin: options, collection, the session fixture, and the controller's report. Hooks only."""
+"""The pytest plugin: options, collection, the session fixture, and the controller's report. Hooks only.
+
+Loading it imports nothing but pytest: a session without `--model-config` (`pytest selftests`, `pytest --co`)
+pays for no numpy, scipy, rapidfuzz, torch or provider SDK. Everything a run needs is imported in
+`pytest_configure`, once a run config is given.
+"""
 
 from __future__ import annotations
 
-from collections import Counter
-from dataclasses import asdict
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from . import preflight
-from .blend import BlendError, blend_requests, check_plan, check_sources
-from .backends.placement import gpu_key_notes
-from .benchmark import BENCHMARK_ATTR, CASE_PARAM, BrokenCase, case_of, is_benchmark
-from .config import ConfigError, load_config
-from .gate import parse_bounds
-from .report import RunReport
-from .session import NejumiSession
-from .tasks.jaster.cases import JasterCase, enabled_settings
-from .tasks.mtbench.cases import MtbenchCase, enabled_languages
-from .sinks.terminal import live_progress
-from .sinks.wandb_sink import target_problem
-from .run_dir import RunDirError
-from .store import StoreError
-from .tasks.jaster.datasets import expand_target
+SESSION_KEY = pytest.StashKey[Any]()  # the NejumiSession of this process
+REPORT_KEY = pytest.StashKey[Any]()  # the RunReport (controller, or the only process)
 
-SESSION_KEY = pytest.StashKey[NejumiSession]()
-REPORT_KEY = pytest.StashKey[RunReport]()
+
+def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
+    from . import hookspec
+
+    pluginmanager.add_hookspecs(hookspec)
+
+
+@pytest.hookimpl
+def pytest_nejumi_families() -> list[Any]:
+    from .registry import builtin_families
+
+    return builtin_families()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -83,57 +82,10 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    path = config.getoption("model_config")
-    if not path:
-        return
-    worker = hasattr(config, "workerinput")
-    cwd = Path(config.invocation_params.dir)
-    try:
-        cfg = load_config(path, config.getoption("nejumi_set"))
-        expand_target(cfg.llm_jp_eval.target_dataset)
-    except ConfigError as err:
-        raise pytest.UsageError(str(err)) from None
-    except ValueError as err:  # an unknown target_dataset
-        raise pytest.UsageError(f"{cfg.source_path}: {err}") from None
-    try:
-        bounds = {**cfg.report.fail_under, **parse_bounds(config.getoption("fail_under") or {})}
-    except ValueError as err:
-        raise pytest.UsageError(f"--fail-under: {err}") from None
-    try:
-        blends = blend_requests(cfg, config.getoption("nejumi_blend"), cwd)
-        if not worker:  # what can be checked without the model, before any request (the workers' controller did)
-            preflight.check_templates(cfg)
-            preflight.check_reasoning(cfg)
-            preflight.check_wandb(cfg)
-            check_sources(blends, cfg)
-            preflight.check_bounds(cfg, bounds, blends)
-    except ConfigError as err:  # BlendError included
-        raise pytest.UsageError(str(err)) from None
-    cache = config.getoption("call_cache")
-    session = NejumiSession(
-        cfg, Path(cwd, config.getoption("output_dir")).resolve(), batch_per_module=worker,
-        progress=None if worker else live_progress(config), blends=blends, replay=config.getoption("replay"),
-        call_cache=Path(cwd, cache).resolve() if cache else None, bounds=bounds,
-    )  # fmt: skip
-    config.stash[SESSION_KEY] = session
-    if getattr(config.option, "dist", "no") != "no" and not worker:  # xdist's controller collects nothing itself
-        tasks = enabled_settings(cfg), enabled_languages(cfg)
-        _stop_on_key_problems(session, bool(tasks[0]), bool(tasks[1]))
-    if not worker:  # the controller (or the only process) holds the run directory and builds the report
-        problem = target_problem(cfg, session.wandb_target)
-        if problem:
-            raise pytest.UsageError(problem)
-        if not config.option.collectonly:  # collecting writes nothing
-            try:
-                session.hold_run_dir()
-            except (RunDirError, StoreError) as err:
-                raise pytest.UsageError(str(err)) from None
-        if enabled_languages(cfg):
-            workers = getattr(config.option, "numprocesses", None) or 1
-            session.warnings += gpu_key_notes(cfg.mtbench, api=bool(cfg.model.api), workers=int(workers))
-        report = RunReport(session)
-        config.stash[REPORT_KEY] = report
-        config.pluginmanager.register(report, "nejumi-report")
+    if config.getoption("model_config"):
+        from .start import start_run
+
+        start_run(config, SESSION_KEY, REPORT_KEY)
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
@@ -143,10 +95,12 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
-    """xdist workers: hand their backend call counts to the controller (it writes the invocation's record)."""
+    """xdist workers: hand what they selected and their backend call counts to the controller."""
     nejumi = session.config.stash.get(SESSION_KEY, None)
     if nejumi is not None and hasattr(session.config, "workeroutput"):
-        session.config.workeroutput["nejumi_stats"] = asdict(nejumi.process_stats())
+        from .start import worker_output
+
+        session.config.workeroutput.update(worker_output(nejumi))
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -155,12 +109,12 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    from .benchmark import BENCHMARK_ATTR, CASE_PARAM
+
     benchmark = getattr(metafunc.function, BENCHMARK_ATTR, None) if CASE_PARAM in metafunc.fixturenames else None
-    if benchmark is None:
-        return
     session = metafunc.config.stash.get(SESSION_KEY, None)
-    if session is None:
-        return  # reported once, at pytest_collection_modifyitems
+    if benchmark is None or session is None:
+        return  # a benchmark without a config is reported once, at pytest_collection_modifyitems
     cases = session.plan(benchmark)
     metafunc.parametrize(CASE_PARAM, cases, ids=[c.id for c in cases])
 
@@ -168,6 +122,8 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Drop benchmark functions with nothing selected (before -k and xdist)."""
+    from .benchmark import case_of, is_benchmark
+
     if SESSION_KEY not in config.stash:
         if any(is_benchmark(item) for item in items):
             raise pytest.UsageError("benchmarks need a run config: pytest benchmarks --model-config configs/config.yaml")
@@ -180,53 +136,28 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             dropped.append(item)  # an empty parameter set (a switched-off dataset), or a blend-only run
             continue
         kept.append(item)
-        if case is not None and not isinstance(case, BrokenCase):
+        if case is not None and hasattr(case, "keyword"):
             item.extra_keyword_matches.add(case.keyword)  # `-k mmlu_en_anatomy` selects a subject
     if dropped:
         config.hook.pytest_deselected(items=dropped)
         items[:] = kept
 
 
-def _stop_on_key_problems(session: NejumiSession, jaster: bool, mtbench: bool) -> None:
-    if session.replay:
-        return  # nothing is called
-    try:
-        problems = session.key_problems(jaster, mtbench)
-    except ConfigError as err:
-        raise pytest.UsageError(str(err)) from None
-    if problems:
-        raise pytest.UsageError("; ".join(problems))
-
-
 def pytest_collection_finish(session: pytest.Session) -> None:
-    """After -k/-m and every other deselection: remember which cases this process will run, batch by batch."""
-    config = session.config
-    nejumi = config.stash.get(SESSION_KEY, None)
-    if nejumi is None:
-        return
-    if not hasattr(config, "workerinput") and getattr(config.option, "dist", "no") == "no":
-        cases = [case_of(item) for item in session.items]  # after -k: a missing API key stops the run before any item
-        jaster, mtbench = (any(isinstance(c, kind) for c in cases) for kind in (JasterCase, MtbenchCase))
-        _stop_on_key_problems(nejumi, jaster, mtbench)
-        try:  # and a blend that cannot be done as asked
-            check_plan(nejumi.blends, nejumi.cfg, {c.task for c in cases if c is not None})
-        except BlendError as err:
-            raise pytest.UsageError(str(err)) from None
-    for item in session.items:
-        case = case_of(item)
-        if case is not None and not isinstance(case, BrokenCase):
-            nejumi.selected[nejumi.batch_key(item)].append(case)
-    expected = dict(Counter(case.task for cases in nejumi.selected.values() for case in cases))
-    if hasattr(config, "workerinput"):
-        config.workeroutput["nejumi_expected"] = expected  # read by the controller's report
-    elif REPORT_KEY in config.stash:
-        config.stash[REPORT_KEY].expected = expected
+    """After -k/-m and every other deselection: remember which cases this process will run, batch by batch, and
+    stop before any item when an API key is missing or a blend cannot be done."""
+    nejumi = session.config.stash.get(SESSION_KEY, None)
+    if nejumi is not None:
+        from .start import collected
+
+        collected(session, nejumi, session.config.stash.get(REPORT_KEY, None))
 
 
 @pytest.fixture(scope="session")
-def nejumi_session(pytestconfig: pytest.Config) -> NejumiSession:
-    """The run's session (config, stores, engine), shared by every item of this process."""
+def nejumi_session(pytestconfig: pytest.Config) -> Any:
+    """The run's session (config, stores, engines), shared by every item of this process."""
     session = pytestconfig.stash.get(SESSION_KEY, None)
     if session is None:
         pytest.fail("benchmarks need a config: pytest benchmarks --model-config configs/config.yaml", pytrace=False)
     return session
+

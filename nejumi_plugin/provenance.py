@@ -35,16 +35,13 @@ def file_digests(paths: Mapping[str, str | Path]) -> dict[str, dict[str, str]]:
 
 
 def provenance(
-    model: Mapping[str, Any] | None,
-    judge: Mapping[str, Any] | None,
-    mtbench_files: Mapping[str, Mapping[str, str | Path]],
-    jaster_files: Mapping[str, str | Path],
+    model: Mapping[str, Any] | None, judge: Mapping[str, Any] | None, files: Mapping[str, Any]
 ) -> dict[str, Any]:
-    """The `meta.provenance` block of `leaderboard.json`."""
+    """The `meta.provenance` block of `leaderboard.json`: the harness commit, the backends' identities, and each
+    family's data file digests (`jaster_files`, `mtbench_files`)."""
     return {
         "harness_commit": harness_commit(),
         "model_backend": dict(model) if model else None,
         "judge_backend": dict(judge) if judge else None,
-        "jaster_files": file_digests(jaster_files),
-        "mtbench_files": {lang: file_digests(files) for lang, files in mtbench_files.items()},
+        **files,
     }

@@ -1,192 +1,209 @@
-"""The controller's side of a run: gathers scored samples from item reports, then writes and prints the row."""
+"""The controller's side of a run: gathers scored cases from item reports, then writes the row and calls the sinks.
+
+The row is built from every case the run directory has scored under this config (its results store), this
+invocation's re-scored cases replacing the stored ones: a later, narrower invocation (`-k jnli`) re-scores what it
+selected and leaves the rest of the row whole. A task is complete when none of its cases is missing: what this
+invocation selected was scored, and what earlier invocations left missing (`meta.tasks[task].missing`) has been
+scored since.
+"""
 
 from __future__ import annotations
 
 import time
-from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
-from pathlib import Path
+from collections import Counter, defaultdict
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import pytest
 
-from .aggregate import mtbench
 from .aggregate.intervals import intervals_meta, run_intervals
-from .aggregate.jaster import JasterTaskTables, build_task_tables, leaderboard_row
-from .aggregate.usage import thinking_summary, usage_summary
 from .blend import Blended, BlendError, blend
-from .benchmark import DATA_ERROR_TASK
+from .family import Broken, Built, Scored, Table, live_block
 from .gate import check_bounds
 from .invocation import ProcessStats, append_invocation, measuring_invocations
-from .session import NejumiSession
-from .sinks.files import write_run
-from .sinks.terminal import calls_line, summary_lines
-from .sinks.wandb_sink import WandbError, log_run
-from .tasks.jaster.cases import enabled_settings
-from .tasks.mtbench.cases import enabled_languages
+from .outcome import FinishedRun
+from .session import NejumiSession, record_of
+from .sinks.files import read_board, write_run
+from .sinks.terminal import calls_line, state_line
+from .usage import thinking_summary, usage_summary
 
 
 class RunReport:
     """Registered only in the controller (or the single process); item reports reach it from every worker."""
 
-    def __init__(self, session: NejumiSession) -> None:
+    def __init__(self, session: NejumiSession, hook: Any) -> None:
         self.session = session
-        self.records: dict[str, dict[str, Any]] = {}
-        self.failed: Counter[str] = Counter()
-        self.tasks: list[JasterTaskTables] = []
-        self.mtbench: list[mtbench.MtbenchTaskTables] = []
-        self.expected: dict[str, int] = {}  # items selected per task (from collection, or from the xdist workers)
+        self.hook = hook  # the plugin manager's hook relay (meta, sinks, summary)
+        self.records: dict[str, Scored] = {}  # this invocation's scored cases
+        self.failed: Counter[str] = Counter()  # failed items per task (an unreadable dataset counts for each of its)
+        self.failed_items = 0
+        self.selected: dict[str, set[str]] = defaultdict(set)  # task -> keys this invocation selected
+        self.broken: dict[str, set[str]] = defaultdict(set)  # task -> benchmarks whose data could not be read
         self.interrupted = False
         self.written = False
+        self.built: list[Built] = []
+        self.row: Table = {"columns": [], "data": [[]]}
         self.notes: list[str] = []  # said at the end of the summary (W&B, the report, what was blended)
         self.problems: list[str] = []  # what keeps the run from being complete besides its items (blend, sinks)
         self.violations: list[str] = []  # scores under their `--fail-under` / `report.fail_under` bound
+        self.missing: dict[str, list[str]] = {}  # task -> keys of its cases that have no score
+        self.clean: set[str] = set()  # `<family>:<name>` of the benchmarks planned without a data error
+        self.scored: list[Scored] = []  # the row's records
+        self.run: FinishedRun | None = None
         self.worker_stats = ProcessStats()  # calls and phase times of the xdist workers
 
+    # -- what the items said ------------------------------------------------------------------------------------
     def stats(self) -> ProcessStats:
         """This invocation's calls and phase times: the workers' under xdist, else this process's own."""
         return ProcessStats().add(self.worker_stats).add(self.session.process_stats())
 
+    def select(self, cases: Sequence[Any], clean: set[str]) -> None:
+        """The cases this invocation runs (after -k), and the benchmarks it planned cleanly (before -k)."""
+        self.clean |= clean
+        for case in cases:
+            if isinstance(case, Broken):  # a benchmark whose data could not be read: `<family>:<name>/*`
+                for task in case.tasks:
+                    self.broken[task].add(f"{case.marker}/*")
+            else:
+                self.selected[case.task].add(case.key)
+
     @pytest.hookimpl(optionalhook=True)
     def pytest_testnodedown(self, node: Any, error: Any) -> None:
-        """xdist: every worker collects the same items (keep the count they report) and counts its own calls."""
+        """xdist: every worker collects the same items (keep what they selected) and counts its own calls."""
         output = getattr(node, "workeroutput", {})
-        self.expected = output.get("nejumi_expected", self.expected)
+        for task, keys in output.get("nejumi_selected", {}).items():
+            self.selected[task].update(keys)
+        for task, markers in output.get("nejumi_broken", {}).items():
+            self.broken[task].update(markers)
+        self.clean.update(output.get("nejumi_clean", ()))
         self.worker_stats.add(output.get("nejumi_stats", {}))
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        props = report.user_properties
-        task = next((v for k, v in props if k == "nejumi_task"), None)
-        if task is None:
+        props = dict(report.user_properties)
+        if "nejumi_tasks" not in props:
             return
         if report.failed:
-            self.failed[task] += 1
-        elif report.when == "call":
-            for key, value in props:
-                if key == "nejumi":
-                    self.records[value["key"]] = value
+            self.failed_items += 1
+            for task in props["nejumi_tasks"]:
+                self.failed[task] += 1
+        elif report.when == "call" and "nejumi" in props:
+            record = record_of(props["nejumi"])
+            self.records[record.key] = record
 
-    def task_complete(self, task: str) -> bool:
-        """Every selected item of `task` was scored: no failure, no interruption, nothing left unrun."""
-        scored = sum(1 for r in self.records.values() if r["task"] == task)
-        data_error = task.startswith("jaster_") and self.failed.get(DATA_ERROR_TASK)
-        broken = self.failed.get(task) or data_error or self.interrupted
-        return not broken and scored >= self.expected.get(task, 0)
+    # -- the row -----------------------------------------------------------------------------------------------
+    def row_records(self) -> dict[str, Scored]:
+        """Every case scored under this config: the store's, then this invocation's over them."""
+        stored = {r.key: r for r in self.session.results.records(self.session.config_hash)}
+        return {**stored, **self.records}
+
+    def task_missing(self, task: str, records: Mapping[str, Scored], earlier: Mapping[str, Any]) -> list[str]:
+        """The keys of `task`'s cases without a score: selected now and not scored, or missing before and not scored
+        since (a broken benchmark counts as `<family>:<name>/*`)."""
+        previous = earlier.get(task, [])
+        missing = {key for key in previous if key not in records and not key.endswith("/*")}
+        missing |= {key for key in previous if key.endswith("/*") and key[:-2] not in self.clean}
+        missing |= {key for key in self.selected.get(task, ()) if key not in self.records}
+        return sorted(missing | self.broken.get(task, set()))
+
+    def build(self, earlier: Mapping[str, Any]) -> None:
+        """Every switched-on task that has scored cases: its tables and block (in the families' order)."""
+        cfg, records = self.session.cfg, self.row_records()
+        by_task: dict[str, list[Scored]] = defaultdict(list)
+        for record in records.values():
+            by_task[record.task].append(record)
+        self.built, self.missing = [], {}
+        for family in self.session.families:
+            for task in family.enabled(cfg):
+                self.missing[task.name] = self.task_missing(task.name, records, earlier)
+                if by_task.get(task.name):
+                    built = family.build(task, sorted(by_task[task.name], key=lambda r: r.key), cfg)
+                    built.complete = not self.missing[task.name] and not self.failed.get(task.name)
+                    self.built.append(built)
+        self.scored = [r for rs in by_task.values() for r in rs if r.task in {b.task.name for b in self.built}]
+
+    def make_row(self, blended: Blended) -> Table:
+        """The one-row leaderboard: blended blocks first (as Neo's run_chain), then this run's tasks in the
+        families' order (jaster, then `*_MTbench_ja`, `*_MTbench_en`)."""
+        blocks = [*(block for _, block in blended.blocks), *(live_block(b.task, b.block) for b in self.built)]
+        columns = ["model_name", *(column for block in blocks for column in block)]
+        values = [self.session.cfg.model_name, *(value for block in blocks for value in block.values())]
+        return {"columns": columns, "data": [values]}
 
     @property
     def complete(self) -> bool:
-        return not self.failed and not self.interrupted and all(self.task_complete(t) for t in self.expected)
+        """Every case of every task of the row has its score, nothing failed or was interrupted."""
+        return not self.failed and not self.interrupted and not any(self.missing.values())
+
+    @property
+    def run_complete(self) -> bool:
+        """`complete`, and every blend taken and every sink written: what the summary, the row's meta, `runs.jsonl`
+        and the exit code all say."""
+        return self.complete and not self.problems
 
     def counts(self) -> dict[str, int]:
         return {
-            "expected": sum(self.expected.values()),
+            "expected": sum(len(keys) for keys in self.selected.values()),
             "scored": len(self.records),
-            "failed": sum(self.failed.values()),
+            "failed": self.failed_items,
         }
 
     def from_cache(self) -> int:
         """Items whose every call the CallStore served in this invocation."""
-        return sum(1 for r in self.records.values() if r.get("cached"))
-
-    def build(self) -> None:
-        """Neo's tables for every jaster task that has scored samples, and the one-row leaderboard."""
-        cfg = self.session.cfg
-        records = list(self.records.values())
-        self.tasks = []
-        for setting in enabled_settings(cfg):
-            mine = [r for r in records if r["task"] == setting.task]
-            if mine:
-                tables = build_task_tables(setting, mine, cfg.model_name)
-                tables.complete = self.task_complete(setting.task)
-                self.tasks.append(tables)
-        self.mtbench = []
-        for language in enabled_languages(cfg):
-            mine = [r for r in records if r["task"] == f"mtbench_{language}"]
-            if mine:
-                mt = mtbench.build_task_tables(language, mine, cfg.model_name)
-                mt.complete = self.task_complete(mt.task)
-                self.mtbench.append(mt)
-
-    def row(self, blended: Sequence[tuple[str, Mapping[str, Any]]] = ()) -> dict[str, Any]:
-        """The one-row leaderboard: blended blocks first (as Neo's run_chain), then jaster, `*_MTbench_ja`,
-        `*_MTbench_en` (Neo's task order)."""
-        live = leaderboard_row(self.session.cfg.model_name, self.tasks)
-        blocks = [*(block for _, block in blended), dict(zip(live["columns"][1:], live["data"][0][1:]))]
-        blocks += [mtbench.leaderboard_columns(mt.leaderboard, mt.language) for mt in self.mtbench]
-        columns = [live["columns"][0], *(column for block in blocks for column in block)]
-        values = [live["data"][0][0], *(value for block in blocks for value in block.values())]
-        return {"columns": columns, "data": [values]}
-
-    def judge_note(self) -> str:
-        judge = self.session.cfg.mtbench.judge
-        note = f"{judge.api} {judge.model}"
-        if judge.api == "hf":
-            note += " (a local model: for demonstration only; its scores are not comparable with GPT-4's)"
-        return note
-
-    def mtbench_meta(self) -> dict[str, Any]:
-        """FastChat show_result's numbers, parse failures and judge calls per language: users compare with both."""
-        judge = self.session.cfg.mtbench.judge
-        return {
-            mt.task: {
-                "show_result": mt.show_result,
-                "parse_failures": mt.parse_failures,
-                "judge_calls": mt.judge_calls,
-                "judge": {"api": judge.api, "model": judge.model},
-            }
-            for mt in self.mtbench
-        }
+        return sum(1 for r in self.records.values() if r.cached)
 
     def blended(self) -> Blended:
         """Tasks this run did not evaluate, from the `--blend-from` / `old_runs` sources (a failure is said, and the
         row is then incomplete)."""
         if not self.session.blends:
             return Blended()
-        evaluated = set(self.expected) | {r["task"] for r in self.records.values()}
+        evaluated = {task for task, keys in self.selected.items() if keys} | {b.task.name for b in self.built}
         try:
-            return blend(self.session.blends, self.session.cfg, evaluated)
+            return blend(self.session.blends, self.session.cfg, evaluated, self.session.families)
         except (BlendError, OSError, ValueError, KeyError) as err:
             self.problems.append(f"blending failed: {err}")
             return Blended()
 
+    # -- the end of the session ----------------------------------------------------------------------------------
     @pytest.hookimpl(trylast=True)
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
         if session.config.option.collectonly or exitstatus == pytest.ExitCode.USAGE_ERROR:
             return  # collecting evaluates nothing, and a usage error stops the run before anything: nothing written
-        if not (self.expected or self.records or self.failed or self.session.blends):
+        if not (self.selected or self.records or self.failed or self.broken or self.session.blends):
             return  # no benchmark item was selected, nothing to blend
         self.interrupted = exitstatus == pytest.ExitCode.INTERRUPTED
         reporting = time.perf_counter()
-        self.build()
+        run_dir = self.session.run_dir
+        earlier = read_board(run_dir)
+        self.build(self._earlier_missing(earlier) if (earlier or {}).get("meta", {}).get("config_hash")
+                   == self.session.config_hash else {})
         extra = self.blended()
-        row = self.row(extra.blocks)
-        tables = {name: tbl for task in [*self.tasks, *self.mtbench] for name, tbl in task.tables.items()}
+        self.row = self.make_row(extra)
+        tables = {name: tbl for built in self.built for name, tbl in built.tables.items()}
         tables.update(extra.tables)  # the pulled tables are logged again under their names, as Neo's blend_run does
         stats = self.stats()
         stats.phases_s["report"] = time.perf_counter() - reporting  # building the tables (not writing them)
-        self.violations = check_bounds(row["columns"], row["data"][0], self.session.bounds)
+        self.violations = check_bounds(self.row["columns"], self.row["data"][0], self.session.bounds)
         if extra.provenance:
             self.notes.append("blended: " + ", ".join(f"{t} from {s}" for t, s in extra.provenance.items()))
-        run_dir = self.session.run_dir
+        run = self.run = FinishedRun(self.session.cfg, run_dir, self.row, tables, self.built, extra,
+                                     list(self.session.families), self.session.wandb_target, say=self.notes.append)
         record = self._invocation(stats, exitstatus)
-        write_run(run_dir, tables, self._board(row, extra, tables, record))  # first: no sink can lose it
+        run.meta = self.meta(extra, tables, record, run)
+        write_run(run_dir, tables, run.board)  # first: no sink can lose it
         self.written = True
-        media = self._sink("report.html", self.write_report) if tables else []
-        self._sink("W&B", lambda: log_run(self.session.cfg, run_dir, tables, row, self.session.wandb_target,
-                                          self.notes.append, media))  # fmt: skip
+        self._sinks(run)
         if self.problems:  # a sink failed after the row was written: the row says so too
             record = self._invocation(stats, exitstatus)
-            write_run(run_dir, {}, self._board(row, extra, tables, record))
-            if media:
-                self._sink("report.html", self.write_report)
+            run.meta = self.meta(extra, tables, record, run)
+            write_run(run_dir, {}, run.board)
         append_invocation(run_dir, record)
         session.exitstatus = self.exit_status(exitstatus)
 
-    @property
-    def run_complete(self) -> bool:
-        """Every selected item scored, every blend taken and every sink written: what the summary, the row's meta,
-        `runs.jsonl` and the exit code all say."""
-        return self.complete and not self.problems
+    @staticmethod
+    def _earlier_missing(earlier: Mapping[str, Any] | None) -> Mapping[str, Any]:
+        """What the directory's row said was missing, when it was scored under this same config."""
+        meta = (earlier or {}).get("meta", {})
+        return meta.get("missing", {}) or {}
 
     def exit_status(self, exitstatus: int) -> int:
         """The session's exit code: an incomplete row, or a score under its bound, is a failed session."""
@@ -202,73 +219,65 @@ class RunReport:
             items={**self.counts(), "from_cache": self.from_cache()},
         )  # fmt: skip
 
-    def _board(self, row: Mapping[str, Any], extra: Blended, tables: Mapping[str, Any],
-               record: Mapping[str, Any]) -> dict[str, Any]:  # fmt: skip
-        return {**row, "meta": self.meta(self.run_complete, extra, tables, record)}
+    def _sinks(self, run: FinishedRun) -> None:
+        """Every `pytest_nejumi_sink` implementation in turn (the report page first, W&B last); one that fails is said and
+        makes the run incomplete, never stops the others."""
+        for impl in reversed(self.hook.pytest_nejumi_sink.get_hookimpls()):
+            try:
+                impl.function(run=run)
+            except Exception as err:  # the row is on disk already: no sink may take the run down with it
+                self.problems.append(_sink_failure(impl.plugin_name, err))
 
-    def _sink(self, name: str, write: Callable[[], Any]) -> Any:
-        """Run one sink after the row is written; its failure is said and makes the run incomplete, never raised."""
-        try:
-            return write()
-        except WandbError as err:
-            self.problems.append(str(err))
-        except Exception as err:  # the row is on disk already: no sink may take the run down with it
-            self.problems.append(f"{name} failed ({type(err).__name__}: {err})")
-        return []
-
-    def meta(self, complete: bool, extra: Blended, tables: Mapping[str, Any],
-             record: Mapping[str, Any]) -> dict[str, Any]:  # fmt: skip
+    def meta(self, extra: Blended, tables: Mapping[str, Table], record: Mapping[str, Any],
+             run: FinishedRun) -> dict[str, Any]:  # fmt: skip
         """The row's meta: what the config and the stored calls determine (see `invocation`)."""
-        settings = self.session.cfg.report
+        settings, families = self.session.cfg.report, self.session.families
         b, seed = settings.bootstrap_samples, settings.bootstrap_seed
-        tasks = {t.setting.task: {"complete": t.complete} for t in self.tasks}
-        tasks.update({mt.task: {"complete": mt.complete} for mt in self.mtbench})
-        return self.session.meta(
-            complete=complete, items=self.counts(), tasks=tasks,
-            mtbench=self.mtbench_meta(), usage=usage_summary(self.records.values()),
-            blend={"sources": extra.provenance} if self.session.blends else None,
-            intervals=intervals_meta(run_intervals(tables, b=b, seed=seed), b=b, seed=seed),
-            provenance=self.session.provenance(
-                {r["task"] for r in self.records.values()},
-                {r["row"]["target_dataset"] for r in self.records.values() if "row" in r},
-            ),
+        tasks = {built.task.name: {"complete": built.complete} for built in self.built}
+        missing = {task: keys for task, keys in self.missing.items() if keys}
+        per_family: dict[str, dict[str, Any]] = defaultdict(dict)
+        for built in self.built:
+            if built.meta:
+                per_family[built.task.family][built.task.name] = built.meta
+        meta = self.session.meta(
+            complete=self.run_complete, items=self.counts(), tasks=tasks, **per_family,
+            usage=usage_summary(self.scored), blend={"sources": extra.provenance} if self.session.blends else None,
+            intervals=intervals_meta(run_intervals(tables, families, b=b, seed=seed), b=b, seed=seed,
+                                     families=[f for f in families if f.found(tables)]),
+            provenance=self.session.provenance(self.scored),
             invocations=measuring_invocations(self.session.run_dir, record),
             reasoning=self.reasoning_meta(),
             **({"problems": list(self.problems)} if self.problems else {}),
+            **({"missing": missing} if missing else {}),  # the cases without a score, by task
         )  # fmt: skip
+        self.hook.pytest_nejumi_meta(meta=meta, run=run)
+        return meta
 
     def reasoning_meta(self) -> dict[str, Any] | None:
         """What `reasoning: auto` decided for the model and the judge, and per task the reasoning tokens and the
         answers that ran out of budget while thinking (None when nothing was evaluated)."""
-        records = list(self.records.values())
-        if not records:
+        if not self.scored:
             return None
-        out: dict[str, Any] = {"model": self.session.model_reasoning.meta()}
-        if any(r["task"].startswith("mtbench_") for r in records):
-            out["judge"] = self.session.judge_reasoning.meta()
-        out["tasks"] = thinking_summary(records)
+        roles = self.session.roles([self.session.family_of(t) for t in {r.task for r in self.scored}])
+        out: dict[str, Any] = {role: self.session.reasoning(role).meta() for role in ("model", "judge") if role in roles}
+        out["tasks"] = thinking_summary(self.scored)
         return out
-
-    def write_report(self) -> list[Path]:
-        """`report.html` and the radar PNGs (when `report.html` is on)."""
-        if not self.session.cfg.report.html:
-            return []
-        from .sinks.html_report import write_report
-
-        paths = write_report(self.session.run_dir, b=self.session.cfg.report.bootstrap_samples,
-                             seed=self.session.cfg.report.bootstrap_seed)  # fmt: skip
-        if f"report: {paths[0]}" not in self.notes:
-            self.notes.append(f"report: {paths[0]}")
-        return paths
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         if not self.written:
             return
         terminalreporter.section("nejumi leaderboard")
-        lines = summary_lines(
-            self.tasks, self.mtbench, str(self.session.run_dir), self.run_complete, self.counts(), self.judge_note()
-        )
-        for line in [*lines, calls_line(self.stats().calls, self.session.replay), *self.notes]:
+        lines: list[str] = []
+        for family in self.session.families:
+            mine = [b for b in self.built if b.task.family == family.name]
+            if mine:
+                lines += family.summary(mine)
+        lines = lines or ["nothing was scored", ""]
+        lines.append(state_line(str(self.session.run_dir), self.run_complete, self.counts()))
+        lines.append(calls_line(self.stats().calls, self.session.replay))
+        for more in self.hook.pytest_nejumi_summary(run=self.run):
+            lines += more
+        for line in [*lines, *self.notes]:
             terminalreporter.write_line(line)
         for warning in self.session.warnings:
             terminalreporter.write_line(f"WARNING: {warning}", yellow=True, bold=True)
@@ -278,8 +287,15 @@ class RunReport:
             terminalreporter.write_line("fail-under: " + "; ".join(self.violations), red=True, bold=True)
 
 
+def _sink_failure(name: str, err: Exception) -> str:
+    from .sinks.wandb_sink import WandbError
+
+    return str(err) if isinstance(err, WandbError) else f"{name} failed ({type(err).__name__}: {err})"
+
+
 def _exit_name(status: int) -> str:
     try:
         return pytest.ExitCode(status).name.lower()
     except ValueError:
         return str(status)
+

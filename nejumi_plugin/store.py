@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from .backends.base import Completion, GenerationRequest
+from .family import Scored
 
 
 class StoreError(Exception):
@@ -108,26 +109,35 @@ class CallStore:
 
 
 class ResultStore:
-    """Scored samples keyed by the item's id within its task (the latest score wins)."""
+    """Scored cases keyed by the case's key (the latest score wins), each with the hash of the config it was scored
+    under: a run directory's row is built from every case it scored under the same config (docs/architecture.md)."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self._conn = _connect(path)
         self._conn.execute(
-            "CREATE TABLE IF NOT EXISTS results (key TEXT PRIMARY KEY, task TEXT, record TEXT, created REAL)"
+            "CREATE TABLE IF NOT EXISTS results (key TEXT PRIMARY KEY, task TEXT, record TEXT, created REAL,"
+            " config TEXT)"
         )
+        columns = {row[1] for row in self._conn.execute("PRAGMA table_info(results)")}
+        if "config" not in columns:  # a store written before records carried their config: none of them is used
+            self._conn.execute("ALTER TABLE results ADD COLUMN config TEXT")
 
-    def put(self, key: str, task: str, record: Mapping[str, Any]) -> None:
+    def put(self, scored: Scored, config: str) -> None:
         self._conn.execute(
-            "INSERT OR REPLACE INTO results VALUES (?, ?, ?, ?)",
-            (key, task, json.dumps(record, ensure_ascii=False), time.time()),
+            "INSERT OR REPLACE INTO results VALUES (?, ?, ?, ?, ?)",
+            (scored.key, scored.task, scored.to_json(), time.time(), config),
         )
 
-    def records(self, task: str | None = None) -> list[dict[str, Any]]:
-        query, args = "SELECT record FROM results", ()
-        if task is not None:
-            query, args = query + " WHERE task = ?", (task,)
-        return [json.loads(blob) for (blob,) in self._conn.execute(query + " ORDER BY key", args)]
+    def records(self, config: str) -> list[Scored]:
+        """Every case scored under `config` (a record this version cannot read is left out)."""
+        out = []
+        for (blob,) in self._conn.execute("SELECT record FROM results WHERE config = ? ORDER BY key", (config,)):
+            try:
+                out.append(Scored.from_json(blob))
+            except (TypeError, ValueError, KeyError):
+                continue
+        return out
 
     def close(self) -> None:
         self._conn.close()

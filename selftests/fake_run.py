@@ -1,8 +1,7 @@
 """Crafted run directories for the intervals, report, compare and gate tests.
 
-Records have the shape the task runners produce (`row` for jaster, two `rows` for MT-Bench), and the tables and
-leaderboard row are built by the real aggregation (`aggregate.jaster`, `aggregate.mtbench`), so a fake run looks
-exactly like a real one on disk.
+Records are the `Scored` the families' runners produce (one row for jaster, two for MT-Bench), and the tables and
+leaderboard row are built by the families' real aggregation, so a fake run looks exactly like a real one on disk.
 """
 
 from __future__ import annotations
@@ -13,13 +12,13 @@ from typing import Any
 
 import numpy as np
 
-from nejumi_plugin.aggregate import mtbench
-from nejumi_plugin.aggregate.jaster import build_task_tables, leaderboard_row
+from nejumi_plugin.config import RunConfig
+from nejumi_plugin.family import Built, Scored, live_block
 from nejumi_plugin.metrics import char_f1, exact, set_f1
+from nejumi_plugin.registry import builtin_families
 from nejumi_plugin.sinks.files import write_run
-from nejumi_plugin.tasks.jaster.cases import JasterSetting
 from nejumi_plugin.tasks.jaster.datasets import ALL_EN, ALL_JA
-from nejumi_plugin.aggregate.samples import default_metrics
+from nejumi_plugin.tasks.jaster.samples import default_metrics
 
 MODEL = "fake/model-1b"
 MT_CATEGORIES = ("writing", "roleplay", "reasoning", "math", "coding", "extraction", "stem", "humanities")
@@ -31,7 +30,7 @@ OUTPUT_COLUMNS = (
 
 def jaster_record(
     dataset: str, shots: int, index: int, pred: str, true: str, *, language: str = "ja", split: str = "test"
-) -> dict[str, Any]:
+) -> Scored:
     """One scored jaster sample as `JasterRunner.score` returns it."""
     row = {
         "run_name": "fake-run", "model_name": MODEL, "target_dataset": dataset, "num_few_shots": shots,
@@ -40,8 +39,7 @@ def jaster_record(
         "char_f1": char_f1(pred, true), "set_f1": set_f1(pred, true), "latency": 0.01,
     }  # fmt: skip
     task = f"jaster_{language}_{shots}shot"
-    return {"key": f"{task}/{dataset}/{split}/{index}", "task": task, "language": language, "shots": shots,
-            "metrics": list(default_metrics(dataset)), "row": row}  # fmt: skip
+    return Scored(f"{task}/{dataset}/{split}/{index}", task, (row,), {"metrics": list(default_metrics(dataset))})
 
 
 def _sample(dataset: str, rng: np.random.Generator, good: bool) -> tuple[str, str]:
@@ -64,7 +62,7 @@ def _sample(dataset: str, rng: np.random.Generator, good: bool) -> tuple[str, st
 def synthetic_jaster(
     language: str, shots: int, *, n: int = 100, accuracy: float = 0.6, seed: int = 0,
     datasets: Sequence[str] | None = None,
-) -> list[dict[str, Any]]:  # fmt: skip
+) -> list[Scored]:  # fmt: skip
     """`n` test samples per dataset (all-ja + jsts, or the 57 MMLU subjects), right with probability `accuracy`."""
     names = datasets or ((*ALL_JA, "jsts") if language == "ja" else ALL_EN)
     rng = np.random.default_rng(seed)
@@ -77,8 +75,9 @@ def synthetic_jaster(
 
 
 def mtbench_record(
-    qid: int, category: str, scores: tuple[float, float], *, answers: tuple[str, str] = ("答え1", "答え2")
-) -> dict[str, Any]:
+    qid: int, category: str, scores: tuple[float, float], *, answers: tuple[str, str] = ("答え1", "答え2"),
+    language: str = "ja",
+) -> Scored:
     """One judged MT-Bench question (two output rows) as `MtbenchRunner.score` returns it."""
     rows = []
     for turn, (score, answer) in enumerate(zip(scores, answers), start=1):
@@ -87,10 +86,11 @@ def mtbench_record(
             qid, category, f"a{qid}", MODEL, f"質問 {qid} ターン {turn} <b>太字</b>", answer,
             ["gpt-4", "single-v1"], "judge prompt", judgment, score, turn, 1.0e9,
         ))))  # fmt: skip
-    return {"question_id": qid, "category": category, "rows": rows, "judge_calls": 2}
+    return Scored(f"mtbench_{language}/{qid}", f"mtbench_{language}", tuple(rows),
+                  {"question_id": qid, "category": category, "judge_calls": 2})
 
 
-def synthetic_mtbench(language: str, *, per_category: int = 10, seed: int = 0) -> list[dict[str, Any]]:
+def synthetic_mtbench(language: str, *, per_category: int = 10, seed: int = 0) -> list[Scored]:
     """`per_category` questions in each of the 8 categories, ratings 1-10 and a few -1 (unreadable judgments)."""
     rng = np.random.default_rng(seed)
     first = 1 if language == "ja" else 81
@@ -98,42 +98,49 @@ def synthetic_mtbench(language: str, *, per_category: int = 10, seed: int = 0) -
     for c, category in enumerate(MT_CATEGORIES):
         for j in range(per_category):
             scores = tuple(-1 if rng.random() < 0.05 else int(rng.integers(1, 11)) for _ in range(2))
-            out.append(mtbench_record(first + c * per_category + j, category, scores))  # type: ignore[arg-type]
+            out.append(mtbench_record(first + c * per_category + j, category, scores,  # type: ignore[arg-type]
+                                      language=language))
+    return out
+
+
+def built_tasks(jaster: Mapping[tuple[str, int], Iterable[Scored]] = {},
+                mt: Mapping[str, Iterable[Scored]] = {}) -> list[Built]:  # fmt: skip
+    """The tasks a run with these records builds ({(language, shots): jaster records}, {language: MT-Bench records}),
+    through the families' real aggregation."""
+    cfg = RunConfig.model_validate({"model_name": MODEL})
+    jaster_family, mtbench_family = builtin_families()
+    out = []
+    for (language, shots), records in jaster.items():
+        (task,) = jaster_family.found([f"jaster_output_table_{language}_{shots}shot"])
+        out.append(jaster_family.build(task, list(records), cfg))
+    for language, records in mt.items():
+        (task,) = mtbench_family.found([f"mtbench_output_table_{language}"])
+        out.append(mtbench_family.build(task, list(records), cfg))
     return out
 
 
 def write_fake_run(
     run_dir: Path,
-    jaster: Mapping[tuple[str, int], Iterable[Mapping[str, Any]]] = {},
-    mt: Mapping[str, Iterable[Mapping[str, Any]]] = {},
+    jaster: Mapping[tuple[str, int], Iterable[Scored]] = {},
+    mt: Mapping[str, Iterable[Scored]] = {},
     meta: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Tables and leaderboard.json for the given records ({(language, shots): jaster records}, {language: MT-Bench
-    records}), through the real aggregation. Returns the leaderboard (row and meta)."""
+    """Tables and leaderboard.json for the given records (see `built_tasks`). Returns the leaderboard (row and
+    meta)."""
     tables: dict[str, Any] = {}
-    tasks = []
-    for (language, shots), records in jaster.items():
-        task = build_task_tables(JasterSetting(language, shots), list(records), MODEL)
-        tasks.append(task)
-        tables.update(task.tables)
-    row = leaderboard_row(MODEL, tasks)
-    for language, records in mt.items():
-        task_mt = mtbench.build_task_tables(language, list(records), MODEL)
-        tables.update(task_mt.tables)
-        block = mtbench.leaderboard_columns(task_mt.leaderboard, language)
-        row["columns"] += list(block)
-        row["data"][0] += list(block.values())
-    board = {**row, "meta": {"model_name": MODEL, "run_name": run_dir.name, "complete": True, **(meta or {})}}
+    columns, values = ["model_name"], [MODEL]
+    for built in built_tasks(jaster, mt):
+        tables.update(built.tables)
+        block = live_block(built.task, built.block)
+        columns += list(block)
+        values += list(block.values())
+    board = {"columns": columns, "data": [values],
+             "meta": {"model_name": MODEL, "run_name": run_dir.name, "complete": True, **(meta or {})}}  # fmt: skip
     write_run(run_dir, tables, board)
     return board
 
 
-def tables_of(jaster: Mapping[tuple[str, int], Iterable[Mapping[str, Any]]] = {},
-              mt: Mapping[str, Iterable[Mapping[str, Any]]] = {}) -> dict[str, Any]:  # fmt: skip
+def tables_of(jaster: Mapping[tuple[str, int], Iterable[Scored]] = {},
+              mt: Mapping[str, Iterable[Scored]] = {}) -> dict[str, Any]:  # fmt: skip
     """The tables a run with these records logs (no files written)."""
-    tables: dict[str, Any] = {}
-    for (language, shots), records in jaster.items():
-        tables.update(build_task_tables(JasterSetting(language, shots), list(records), MODEL).tables)
-    for language, records in mt.items():
-        tables.update(mtbench.build_task_tables(language, list(records), MODEL).tables)
-    return tables
+    return {name: table for built in built_tasks(jaster, mt) for name, table in built.tables.items()}

@@ -13,19 +13,33 @@ from typing import Any
 
 import pytest
 
-from nejumi_plugin.blend import (
-    BlendError,
-    BlendRequest,
-    LocalRun,
-    WandbApiRun,
-    parse_option,
-    plan,
-    renamed_block,
-    run_task,
-    task_tables,
-)
+from nejumi_plugin import blend, family
+from nejumi_plugin.blend import BlendError, BlendRequest, LocalRun, Source, WandbApiRun, blend_tasks
+from nejumi_plugin.config import RunConfig
+from nejumi_plugin.registry import builtin_families
 
 BOARD = {"columns": ["model_name", "coding", "AVG"], "data": [["m", 3.0, 3.0]]}
+TASKS = blend_tasks(builtin_families(), RunConfig())  # Neo's blend task names -> the families' tasks
+
+
+def task_tables(name: str) -> list[str]:
+    return list(TASKS[name].tables)
+
+
+def renamed_block(name: str, leaderboard: dict[str, Any]) -> dict[str, Any]:
+    return family.renamed_block(TASKS[name], leaderboard)
+
+
+def run_task(name: str) -> str:
+    return TASKS[name].name
+
+
+def parse_option(value: str) -> BlendRequest:
+    return blend.parse_option(value, TASKS)
+
+
+def plan(requests: list[BlendRequest], sources: dict[str, Source], evaluated: set[str]) -> dict[str, str]:
+    return blend.plan(requests, sources, evaluated, TASKS)
 
 
 def test_neo_tables_and_renaming() -> None:

@@ -7,7 +7,8 @@ import pytest
 
 from nejumi_plugin.backends.base import Thinking
 from nejumi_plugin.config.reasoning_schema import ReasoningConfig
-from nejumi_plugin.reasoning import decide, split_inline, take_apart
+from nejumi_plugin.backends.thinking import split_inline, take_apart
+from nejumi_plugin.reasoning import decide
 
 TAGS = ("<think>", "</think>")
 

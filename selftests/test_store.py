@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from nejumi_plugin.backends.base import Completion, GenerationRequest
+from nejumi_plugin.family import Scored
 from nejumi_plugin.store import CallStore, ResultStore, call_key
 
 
@@ -40,12 +41,27 @@ def test_get_many_handles_large_key_sets(tmp_path: Path, n: int) -> None:
     assert len(store.get_many(str(i) for i in range(n))) == n
 
 
-def test_result_store_keeps_the_latest_record_per_key(tmp_path: Path) -> None:
+def test_result_store_keeps_the_latest_record_per_key_and_config(tmp_path: Path) -> None:
     store = ResultStore(tmp_path / "results.sqlite")
-    store.put("t/a/test/0", "t", {"v": 1})
-    store.put("t/a/test/0", "t", {"v": 2})
-    store.put("u/a/test/0", "u", {"v": 3})
-    assert store.records("t") == [{"v": 2}] and len(store.records()) == 2
+    store.put(Scored("t/a/test/0", "t", ({"v": 1},)), "config-1")
+    store.put(Scored("t/a/test/0", "t", ({"v": 2},)), "config-1")
+    store.put(Scored("u/a/test/0", "u", ({"v": 3},)), "config-1")
+    store.put(Scored("u/a/test/1", "u", ({"v": 4},)), "config-2")  # scored under another config: not this row's
+    assert store.records("config-1") == [Scored("t/a/test/0", "t", ({"v": 2},)), Scored("u/a/test/0", "u", ({"v": 3},))]
+    assert store.records("config-2") == [Scored("u/a/test/1", "u", ({"v": 4},))]
+
+
+def test_a_result_store_written_before_records_carried_their_config_is_read_as_empty(tmp_path: Path) -> None:
+    import sqlite3
+
+    path = tmp_path / "results.sqlite"
+    with sqlite3.connect(path) as conn:
+        conn.execute("CREATE TABLE results (key TEXT PRIMARY KEY, task TEXT, record TEXT, created REAL)")
+        conn.execute("INSERT INTO results VALUES ('k', 't', '{\"key\": \"k\", \"row\": {}}', 0)")
+    store = ResultStore(path)
+    assert store.records("any") == []  # kept, never mixed into a row (its config is unknown)
+    store.put(Scored("k2", "t", ()), "any")
+    assert [r.key for r in store.records("any")] == ["k2"]
 
 
 def test_many_processes_open_a_new_store_at_once(tmp_path: Path) -> None:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from ..reasoning import completion, take_apart
+from .thinking import completion, take_apart
 from .api_common import ApiBackend, ApiSettings, chat_messages
 from .base import BackendError, Completion, GenerationRequest, cut_at_stop
 

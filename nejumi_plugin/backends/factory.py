@@ -5,11 +5,14 @@ from __future__ import annotations
 import importlib
 import os
 
+from collections.abc import Sequence
+
 from ..config import ConfigError, RunConfig
+from ..config.dtypes import torch_dtype_name
 from .api_common import ApiSettings
 from .base import Backend
 from .hf import HFBackend, HFSettings
-from .placement import Placement, mtbench_placement, worker_count, worker_device_map
+from .placement import Placement, worker_count, worker_device_map
 
 # provider -> (module, class); each module imports its SDK lazily
 API_BACKENDS = {
@@ -56,11 +59,18 @@ def hf_settings(cfg: RunConfig, path: str, dtype: str, placement: Placement | No
     )
 
 
-def model_backend(cfg: RunConfig, model_path: str) -> Backend:
-    """The evaluated model: a local Hugging Face model, or a hosted API / OpenAI-compatible server (`model.api`)."""
+def model_backend(
+    cfg: RunConfig, model_path: str, *, dtype: str | None = None, placement: Placement | None = None,
+    loaded: Sequence[Backend] = (),
+) -> Backend:
+    """The evaluated model: a local Hugging Face model — in `dtype` (default `llm_jp_eval.torch_dtype`) at
+    `placement` (default: `model.device_map`, one GPU per xdist worker), the `loaded` backend where one already holds
+    the same weights in the same place — or a hosted API / OpenAI-compatible server (`model.api`)."""
     m = cfg.model
     if not m.api:
-        return HFBackend(hf_settings(cfg, model_path, cfg.llm_jp_eval.torch_dtype))
+        settings = hf_settings(cfg, model_path, dtype or cfg.llm_jp_eval.torch_dtype, placement)
+        return next((b for b in loaded if isinstance(b, HFBackend) and _same_weights(b.settings, settings)),
+                    None) or HFBackend(settings)  # fmt: skip
     if m.api not in MODEL_PROVIDERS:
         raise ConfigError(
             f"{cfg.source_path}: model.api: {m.api!r} is not supported (Neo's LangChain paths for Mistral and Bedrock "
@@ -74,25 +84,7 @@ def model_backend(cfg: RunConfig, model_path: str) -> Backend:
     ))  # fmt: skip
 
 
-def mtbench_backend(cfg: RunConfig, model_path: str, jaster: Backend | None = None) -> Backend:
-    """The evaluated model as MT-Bench loads it: in `mtbench.dtype` (Neo loads it anew for MT-Bench; null is
-    FastChat's default, float16 on a GPU and float32 on a CPU). The jaster backend serves when the weights agree."""
-    dtype = cfg.mtbench.dtype or _fastchat_default_dtype()
-    settings = hf_settings(cfg, model_path, dtype, mtbench_placement(cfg.mtbench, cfg.model.device_map))
-    if isinstance(jaster, HFBackend) and _same_weights(jaster.settings, settings):
-        return jaster
-    return HFBackend(settings)
-
-
-def _fastchat_default_dtype() -> str:
-    try:
-        import torch
-    except ImportError:
-        return "float32"
-    return "float16" if torch.cuda.is_available() else "float32"
-
-
-def judge_backend(cfg: RunConfig, judge_path: str, loaded: tuple[Backend, ...] = ()) -> Backend:
+def judge_backend(cfg: RunConfig, judge_path: str, loaded: Sequence[Backend] = ()) -> Backend:
     """The MT-Bench judge (`mtbench.judge`); `mtbench.use_azure` turns OpenAI into Azure OpenAI. A local judge
     that is an already `loaded` model (same folder and dtype) shares its backend: one copy in memory."""
     judge = cfg.mtbench.judge
@@ -111,6 +103,5 @@ def judge_backend(cfg: RunConfig, judge_path: str, loaded: tuple[Backend, ...] =
 
 def _same_weights(a: HFSettings, b: HFSettings) -> bool:
     """Whether one loaded copy serves both: the same folder, dtype and place."""
-    names = {"bf16": "bfloat16", "fp16": "float16", "fp32": "float32"}
     same_place = (a.device_map, a.max_memory) == (b.device_map, b.max_memory)
-    return a.path == b.path and names.get(a.dtype, a.dtype) == names.get(b.dtype, b.dtype) and same_place
+    return a.path == b.path and torch_dtype_name(a.dtype) == torch_dtype_name(b.dtype) and same_place

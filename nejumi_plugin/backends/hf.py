@@ -12,13 +12,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..reasoning import completion, take_apart
+from ..config.dtypes import torch_dtype_name
+from .thinking import completion, take_apart
 from .base import BackendError, Completion, GenerationRequest
 from .fingerprint import fingerprint
 
 log = logging.getLogger(__name__)
 
-_DTYPES = {"bf16": "bfloat16", "fp16": "float16", "fp32": "float32"}
 AUTO_MAX_BATCH = 64  # `batch_size: auto` starts here (or with fewer waiting rows); halved on out-of-memory
 STOP_TOKENS_PER_CHAR = 4  # a character is at most 4 byte-fallback tokens (UTF-8)
 
@@ -83,7 +83,7 @@ class HFBackend:
             "backend": "hf",
             "model": s.path,
             "fingerprint": self._fingerprint(),
-            "dtype": _DTYPES.get(s.dtype, s.dtype),
+            "dtype": torch_dtype_name(s.dtype),
             "quantization": "8bit" if s.load_in_8bit else "4bit" if s.load_in_4bit else None,
             "decoder": "hf_decode",  # greedy or sampled by hf_decode (see `_sampler`); the request says which
         }
@@ -119,7 +119,7 @@ class HFBackend:
         if tokenizer.pad_token_id is None:
             tokenizer.pad_token = tokenizer.eos_token
         kwargs: dict[str, Any] = {"trust_remote_code": s.trust_remote_code}
-        dtype_name = _DTYPES.get(s.dtype, s.dtype)
+        dtype_name = torch_dtype_name(s.dtype)
         dtype = dtype_name if dtype_name == "auto" else getattr(torch, dtype_name)
         major = int(transformers.__version__.split(".")[0])
         kwargs["dtype" if major >= 5 else "torch_dtype"] = dtype

@@ -15,6 +15,7 @@ from typing import Any, Literal, get_args
 from pydantic import Field, PrivateAttr, ValidationInfo, field_validator, model_validator
 
 from ._base import Section
+from .dtypes import torch_dtype_name
 from .reasoning_schema import ReasoningConfig
 from .mtbench_schema import (
     MtbenchConfig,
@@ -37,7 +38,6 @@ ApiName = Literal[
 ]
 API_NAMES: tuple[str, ...] = get_args(ApiName)
 TorchDtype = Literal["bf16", "fp16", "fp32", "bfloat16", "float16", "float32", "auto"]
-_TORCH_NAMES = {"bf16": "bfloat16", "fp16": "float16", "fp32": "float32"}
 BlendTask = Literal[
     "jaster_ja_0_shot", "jaster_ja_4_shot", "jaster_en_0_shot", "jaster_en_4_shot", "mtbench_ja", "mtbench_en",
 ]
@@ -151,7 +151,7 @@ class LlmJpEvalConfig(Section):
     @property
     def torch_dtype_name(self) -> str:
         """``torch_dtype`` spelled as a torch attribute name (``bf16`` -> ``bfloat16``), or ``auto``."""
-        return _TORCH_NAMES.get(self.torch_dtype, self.torch_dtype)
+        return torch_dtype_name(self.torch_dtype)
 
 
 class NewRunConfig(Section):

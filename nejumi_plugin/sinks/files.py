@@ -1,4 +1,4 @@
-"""The run directory sink: `tables/<name>.json` and `leaderboard.json` (DESIGN.md "Files a run leaves behind")."""
+"""The run directory: `tables/<name>.json` and `leaderboard.json` (README.md "Files a run leaves behind")."""
 
 from __future__ import annotations
 
@@ -22,3 +22,13 @@ def write_run(run_dir: Path, tables: Mapping[str, Mapping[str, Any]], leaderboar
     for name, tbl in tables.items():
         write_json(run_dir / "tables" / f"{name}.json", tbl)
     write_json(run_dir / "leaderboard.json", leaderboard)
+
+
+def read_board(run_dir: Path) -> dict[str, Any] | None:
+    """The run directory's `leaderboard.json`, None when it has none (or one that cannot be read)."""
+    path = run_dir / "leaderboard.json"
+    try:
+        board = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return board if isinstance(board, dict) else None

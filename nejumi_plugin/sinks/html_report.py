@@ -17,21 +17,11 @@ from pathlib import Path
 from typing import Any
 
 from ..aggregate.intervals import DEFAULT_B, DEFAULT_LEVEL, DEFAULT_SEED, Interval, columns_of_meta, run_intervals
-from ..aggregate.samples import (
-    Table,
-    is_wrong,
-    jaster_tasks,
-    mtbench_tasks,
-    read_leaderboard,
-    read_tables,
-    sample_metric,
-    sample_score,
-)
-from ..tasks.jaster.datasets import CATEGORIES
+from ..aggregate.samples import Table, read_leaderboard, read_tables
+from ..family import Family, Sample, Task
 from .radar import matplotlib_available, radars, write_radars
 
 REPORT = "report.html"
-HEADLINE = ("AVG", *CATEGORIES)
 CSS = """
 body{font-family:system-ui,-apple-system,"Segoe UI","Hiragino Sans","Noto Sans CJK JP",sans-serif;margin:0;
  color:#1d2330;background:#f6f7f9}
@@ -68,7 +58,6 @@ function nejumiPrompt(d){
   p.textContent=document.getElementById(p.dataset.prefix).content.textContent+p.textContent;
 }
 """
-SHARED_PREFIX_MIN = 200  # a few-shot prompt's shared head (instruction + shots) is stored once per dataset and task
 
 
 def esc(value: Any) -> str:
@@ -133,12 +122,12 @@ def radar_section(pngs: Sequence[Path], charts_expected: bool) -> str:
     return f"<h2>Radar charts</h2><div class=radars>{images}</div>"
 
 
-def _score_rows(scores: Mapping[str, Any], column: str, intervals: Mapping[str, Interval], order: Sequence[str],
+def _score_rows(scores: Mapping[str, Any], task: Task, intervals: Mapping[str, Interval],
                 counts: Mapping[str, str]) -> list[str]:  # fmt: skip
-    keys = [k for k in order if k in scores] + sorted(k for k in scores if k not in order)
+    keys = [k for k in task.headline if k in scores] + sorted(k for k in scores if k not in task.headline)
     rows = []
     for key in keys:
-        interval = intervals.get(column.format(key))
+        interval = intervals.get(task.column(key))
         half = f"±{(interval['high'] - interval['low']) / 2:.4f}" if interval else ""
         rows.append(tr([td(esc(key)), td(num(scores[key]), "n"), td(esc(ci(interval)), "n"), td(half, "n"),
                         td(esc(counts.get(key, "")), "n")]))  # fmt: skip
@@ -150,27 +139,16 @@ def _board(tables: Mapping[str, Table], name: str) -> dict[str, Any]:
     return dict(zip(board["columns"][1:], board["data"][0][1:])) if board and board["data"] else {}
 
 
-def scores_section(tables: Mapping[str, Table], intervals: Mapping[str, Interval]) -> str:
-    """Per task: every category / dataset score, its interval, and how many samples it rests on."""
+def scores_section(tasks: Sequence[tuple[Family, Task, Sequence[Sample]]], tables: Mapping[str, Table],
+                   intervals: Mapping[str, Interval]) -> str:  # fmt: skip
+    """Per task: every score of its block, its interval, and how many samples it rests on."""
     parts = []
     headers = ["score", "value", "95% interval", "±", "n"]
-    for suffix, task in jaster_tasks(tables).items():
-        if not (scores := _board(tables, f"jaster_leaderboard_table_{suffix}")):
+    for family, task, samples in tasks:
+        if not (scores := _board(tables, task.leaderboard)):
             continue
-        per_dataset = Counter(r["target_dataset"] for r in task.rows)
-        counts = {f"{d}_{m}": str(n) for d, n in per_dataset.items() for m in task.metrics.get(d, ())}
-        rows = _score_rows(scores, "{}_jaster_" + suffix, intervals, HEADLINE, counts)
-        parts.append(f"<div><h3>jaster {esc(suffix)}</h3>{grid(headers, rows, f'scores-jaster_{suffix}')}</div>")
-    for language, mt_rows in mtbench_tasks(tables).items():
-        if not (scores := _board(tables, f"mtbench_leaderboard_table_{language}")):
-            continue
-        questions = Counter(c for c, _ in {(r["category"], r["question_id"]) for r in mt_rows})
-        failures = Counter(r["category"] for r in mt_rows if r["score"] == -1)
-        questions["AVG"], failures["AVG"] = questions.total(), failures.total()
-        counts = {k: f"{questions[k]} q, {failures[k]} unparsed" for k in scores}
-        rows = _score_rows(scores, "{}_MTbench_" + language, intervals, ("AVG",), counts)
-        table = grid(["category", *headers[1:]], rows, f"scores-mtbench_{language}")
-        parts.append(f"<div><h3>MT-Bench {esc(language)}</h3>{table}</div>")
+        rows = _score_rows(scores, task, intervals, family.counts(task, samples))
+        parts.append(f"<div><h3>{esc(task.shown)}</h3>{grid(headers, rows, f'scores-{task.name}')}</div>")
     return "<h2>Scores</h2><div class=tasks>" + "".join(parts) + "</div>" if parts else ""
 
 
@@ -181,8 +159,10 @@ def _select(table_id: str, key: str, label: str, values: Iterable[str]) -> str:
             f'<option value="">all</option>{options}</select></label>')  # fmt: skip
 
 
-def _filters(table_id: str, selects: Sequence[tuple[str, str, Iterable[str]]], flag: tuple[str, str],
-             total: int) -> str:  # fmt: skip
+def filters(table_id: str, selects: Sequence[tuple[str, str, Iterable[str]]], flag: tuple[str, str],
+            total: int) -> str:  # fmt: skip
+    """The controls over a sample table: a select per (key, label, values), a checkbox for `flag` (key, label), a
+    search box, and how many rows are shown."""
     parts = [_select(table_id, key, label, values) for key, label, values in selects]
     parts.append(f'<label><input type=checkbox data-for="{table_id}" data-key="{flag[0]}" '
                  f'onchange="nejumiFilter(\'{table_id}\')"> {esc(flag[1])}</label>')  # fmt: skip
@@ -203,76 +183,25 @@ def with_thinking(answer: Any, row: Mapping[str, Any]) -> str:
     return pre(answer) + fold
 
 
-def _shared_prefixes(rows: Sequence[Mapping[str, Any]]) -> dict[str, str]:
-    """dataset -> the head its prompts share (instruction and few-shots), when it is worth storing once."""
-    prompts: dict[str, list[str]] = {}
-    for r in rows:
-        prompts.setdefault(r["target_dataset"], []).append(str(r.get("prompt") or ""))
-    heads = {d: os.path.commonprefix(p) for d, p in prompts.items() if len(p) > 1}
-    return {d: head for d, head in heads.items() if len(head) >= SHARED_PREFIX_MIN}
-
-
-def _prompt(prompt: str, head: str | None, ident: str) -> str:
-    """The prompt in a collapsed block; a shared head is put back by `nejumiPrompt` when the block is opened."""
-    if not head:
-        return f"<details><summary>prompt</summary>{pre(prompt)}</details>"
-    tail = f'<pre data-prefix="{ident}">{esc(prompt[len(head) :])}</pre>'
-    return f'<details ontoggle="nejumiPrompt(this)"><summary>prompt</summary>{tail}</details>'
-
-
-def jaster_samples(tables: Mapping[str, Table]) -> str:
-    rows: list[str] = []
-    tasks: list[str] = []
-    datasets: set[str] = set()
-    templates: list[str] = []
-    for suffix, task in jaster_tasks(tables).items():
-        tasks.append(suffix)
-        heads = _shared_prefixes(task.rows)
-        idents = {d: f"prompt-head-{len(templates) + i}" for i, d in enumerate(heads)}
-        templates += [f'<template id="{idents[d]}">{esc(head)}</template>' for d, head in heads.items()]
-        for r in task.rows:
-            dataset = r["target_dataset"]
-            datasets.add(dataset)
-            metric = sample_metric(task.metrics.get(dataset, ()))
-            score = sample_score(metric, r["pred"], r["true"])
-            wrong = is_wrong(metric, r["pred"], r["true"])
-            shown = f"{esc(metric)} {score:.2f}" if score is not None else ("exact 0" if wrong else "exact 1")
-            prompt = _prompt(str(r.get("prompt") or ""), heads.get(dataset), idents.get(dataset, ""))
-            rows.append(tr([td(esc(suffix)), td(esc(dataset)), td(esc(r["id"]), "n"), td(pre(r.get("input")) + prompt),
-                            td(with_thinking(r["pred"], r)), td(pre(r["true"])), td(shown, "n s")],
-                           cls="bad" if wrong else "", task=suffix, dataset=dataset, wrong=int(wrong)))  # fmt: skip
+def sample_table(task: Task, samples: Sequence[Sample]) -> str:
+    """A family's samples as a plain table (the default `Family.report`): key, group, prediction, reference and the
+    sample's own number, with a filter for the wrong ones."""
+    table_id = f"samples-{task.name}"
+    rows = [tr([td(esc(s.group)), td(esc(s.key)), td(with_thinking(s.prediction, s.row)), td(pre(s.reference)),
+                td(f"{esc(s.measure)} {num(s.value, 2)}", "n s")], cls="bad" if s.wrong else "", group=s.group,
+               wrong=int(s.wrong)) for s in samples]  # fmt: skip
     if not rows:
         return ""
-    controls = _filters("jaster-samples", [("task", "task", tasks), ("dataset", "dataset", sorted(datasets))],
-                        ("wrong", "wrong answers only"), len(rows))  # fmt: skip
-    headers = ["task", "dataset", "id", "input / prompt", "prediction", "gold", "score"]
-    return "<h2>jaster samples (test)</h2>" + controls + grid(headers, rows, "jaster-samples") + "".join(templates)
-
-
-def mtbench_samples(tables: Mapping[str, Table]) -> str:
-    rows, languages, categories = [], [], set()
-    for language, mt_rows in mtbench_tasks(tables).items():
-        languages.append(language)
-        for r in sorted(mt_rows, key=lambda r: (r["question_id"], r["turn"])):
-            categories.add(r["category"])
-            fail = r["score"] == -1
-            judgment = f"<details><summary>judgment</summary>{pre(r.get('judgment'))}</details>"
-            rows.append(tr([td(esc(language)), td(esc(r["question_id"]), "n"), td(esc(r["category"])),
-                            td(esc(r["turn"]), "n"), td(pre(r.get("question"))), td(with_thinking(r.get("answer"), r)),
-                            td(judgment), td("parse failure" if fail else num(r["score"], 1), "n s")],
-                           cls="fail" if fail else "", lang=language, category=r["category"],
-                           fail=int(fail)))  # fmt: skip
-    if not rows:
-        return ""
-    controls = _filters("mtbench-samples", [("lang", "language", languages), ("category", "category",
-                        sorted(categories))], ("fail", "judge parse failures only"), len(rows))  # fmt: skip
-    headers = ["lang", "question", "category", "turn", "question text", "answer", "judgment", "rating"]
-    return "<h2>MT-Bench samples</h2>" + controls + grid(headers, rows, "mtbench-samples")
+    controls = filters(table_id, [("group", "group", sorted({s.group for s in samples}))],
+                       ("wrong", "wrong answers only"), len(rows))  # fmt: skip
+    headers = ["group", "sample", "prediction", "reference", "score"]
+    return f"<h2>{esc(task.shown)} samples</h2>" + controls + grid(headers, rows, table_id)
 
 
 def render(board: Mapping[str, Any], tables: Mapping[str, Table], intervals: Mapping[str, Interval],
-           pngs: Sequence[Path], notes: Sequence[str] = ()) -> str:  # fmt: skip
-    """The whole page as a string."""
+           pngs: Sequence[Path], families: Sequence[Family], notes: Sequence[str] = ()) -> str:  # fmt: skip
+    """The whole page as a string: the row, the radar charts, every task's scores, then each family's samples."""
+    tasks = [(family, task, family.samples(task, tables)) for family in families for task in family.found(tables)]
     meta = board.get("meta", {})
     row = dict(zip(board["columns"], board["data"][0]))
     title = f"nejumi report: {meta.get('model_name') or row.get('model_name', '')}"
@@ -290,15 +219,17 @@ def render(board: Mapping[str, Any], tables: Mapping[str, Table], intervals: Map
     body = "".join([
         f"<h1>{esc(title)}</h1><p class=meta>{' · '.join(esc(f) for f in facts)}</p>", note_html,
         headline_cards(row, intervals), leaderboard_section(board, intervals),
-        radar_section(pngs, bool(radars(tables, intervals))), scores_section(tables, intervals),
-        jaster_samples(tables), mtbench_samples(tables),
+        radar_section(pngs, bool(radars(tables, intervals, [t for _, t, _ in tasks]))),
+        scores_section(tasks, tables, intervals),
+        *(family.report([(t, samples) for f, t, samples in tasks if f is family]) for family in families),
     ])  # fmt: skip
     return (f"<!DOCTYPE html><html lang=ja><head><meta charset=utf-8><title>{esc(title)}</title>"
             f"<style>{CSS}</style></head><body><main>{body}</main><script>{JS}</script></body></html>\n")  # fmt: skip
 
 
 def write_report(
-    run_dir: Path, *, b: int = DEFAULT_B, seed: int = DEFAULT_SEED, level: float = DEFAULT_LEVEL
+    run_dir: Path, families: Sequence[Family], *, b: int = DEFAULT_B, seed: int = DEFAULT_SEED,
+    level: float = DEFAULT_LEVEL,
 ) -> list[Path]:
     """Write `report.html` and `radar_<name>.png` (when matplotlib is installed) into `run_dir`; return their paths,
     the HTML first. Intervals come from `meta["intervals"]`; a run without them gets them computed now."""
@@ -307,13 +238,14 @@ def write_report(
     intervals = columns_of_meta(board.get("meta", {}))
     notes = []
     if not intervals:
-        intervals = run_intervals(tables, b=b, seed=seed, level=level)
+        intervals = run_intervals(tables, families, b=b, seed=seed, level=level)
         notes.append(f"{level:.0%} intervals computed when this report was written ({b} bootstrap resamples, "
                      f"seed {seed}); leaderboard.json holds none.")  # fmt: skip
-    pngs = write_radars(run_dir, radars(tables, intervals))
+    found = [task for family in families for task in family.found(tables)]
+    pngs = write_radars(run_dir, radars(tables, intervals, found))
     path = run_dir / REPORT
     tmp = path.with_name(f".{REPORT}.{os.getpid()}.tmp")
-    tmp.write_text(render(board, tables, intervals, pngs, notes), encoding="utf-8")
+    tmp.write_text(render(board, tables, intervals, pngs, families, notes), encoding="utf-8")
     os.replace(tmp, path)
     return [path, *pngs]
 

@@ -1,4 +1,4 @@
-"""Radar charts as in Neo's W&B dashboard: jaster categories per task, MT-Bench categories per language (PNG).
+"""Radar charts as in Neo's W&B dashboard: a task's categories (jaster per task, MT-Bench per language), as PNG.
 
 matplotlib is optional (`pip install "nejumi[report]"`) and imported only here, through its object API (no pyplot,
 no global backend switch), so drawing never touches the state of a user's own plots.
@@ -7,15 +7,15 @@ no global backend switch), so drawing never touches the state of a user's own pl
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ..family import Task
 
 Interval = Mapping[str, float]
-JASTER_RADAR = re.compile(r"^jaster_radar_table_(?P<suffix>[a-z]+_\d+shot)$")
-MTBENCH_RADAR = re.compile(r"^mtbench_radar_table_(?P<lang>[a-z]+)$")
 
 
 @dataclass(frozen=True)
@@ -39,32 +39,22 @@ def matplotlib_available() -> bool:
     return True
 
 
-def radars(tables: Mapping[str, Mapping[str, Any]], intervals: Mapping[str, Interval]) -> list[Radar]:
-    """A chart for every `jaster_radar_table_*` and `mtbench_radar_table_*` of the run (bands where every category
-    has an interval)."""
+def radars(tables: Mapping[str, Mapping[str, Any]], intervals: Mapping[str, Interval], tasks: Sequence[Task]
+           ) -> list[Radar]:  # fmt: skip
+    """A chart for every task with a radar table among `tables` (a band where every category has an interval)."""
     out = []
-    for name in sorted(tables, key=_neo_order):
-        if m := JASTER_RADAR.match(name):
-            key, title, top = f"jaster_{m['suffix']}", f"jaster {m['suffix'].replace('_', ' ')}", 1.0
-            column = "{}_jaster_" + m["suffix"]
-        elif m := MTBENCH_RADAR.match(name):
-            key, title, top = f"mtbench_{m['lang']}", f"MT-Bench {m['lang']}", 10.0
-            column = "{}_MTbench_" + m["lang"]
-        else:
+    for task in tasks:
+        if task.radar is None or task.radar not in tables:
             continue
-        data = [(str(c), float(s)) for c, s in tables[name]["data"] if s is not None]
+        data = [(str(c), float(s)) for c, s in tables[task.radar]["data"] if s is not None]
         if len(data) < 3:
             continue  # a radar needs three axes
-        bounds = [intervals.get(column.format(c)) for c, _ in data]
+        bounds = [intervals.get(task.column(c)) for c, _ in data]
         low = tuple(b["low"] for b in bounds) if all(bounds) else None  # type: ignore[index]
         high = tuple(b["high"] for b in bounds) if all(bounds) else None  # type: ignore[index]
-        out.append(Radar(key, title, tuple(c for c, _ in data), tuple(s for _, s in data), low, high, top))
+        out.append(Radar(task.name, task.shown.replace("_", " "), tuple(c for c, _ in data), tuple(s for _, s in data), low, high,
+                         task.scale))  # fmt: skip
     return out
-
-
-def _neo_order(name: str) -> tuple[bool, bool, str]:
-    """jaster before MT-Bench, Japanese before English (Neo's task order)."""
-    return (name.startswith("mtbench"), "_en" in name, name)
 
 
 def _closed(values: Sequence[float]) -> list[float]:

@@ -1,20 +1,15 @@
-"""A readable summary of the run at the end of the pytest output."""
+"""A readable summary of the run at the end of the pytest output (each family writes its own score grid)."""
 
 from __future__ import annotations
 
-import statistics
 import time
 from collections.abc import Callable, Mapping, Sequence
 
 import pytest
 
-from ..aggregate.jaster import JasterTaskTables
-from ..aggregate.mtbench import MtbenchTaskTables
 
-_HEADLINE = ("AVG", "NLI", "QA", "RC", "MC", "FA", "MR")
-
-
-def _grid(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
+def grid(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
+    """A plain-text table: the first column left-aligned, the others right-aligned."""
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
 
     def fmt(r: Sequence[str]) -> str:
@@ -23,27 +18,12 @@ def _grid(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
     return [fmt(header), "  ".join("-" * w for w in widths), *(fmt(r) for r in rows)]
 
 
-def _mmlu_mean(scores: dict[str, float]) -> tuple[int, float] | None:
-    subjects = [v for k, v in scores.items() if k.startswith("mmlu_en_")]
-    return (len(subjects), statistics.mean(subjects)) if subjects else None
-
-
-def summary_lines(
-    tasks: Sequence[JasterTaskTables],
-    mtbench: Sequence[MtbenchTaskTables],
-    run_dir: str,
-    complete: bool,
-    counts: dict[str, int],
-    judge: str = "",
-) -> list[str]:
-    """The jaster grid (one column per task), then the MT-Bench grid, then where the results are."""
+def state_line(run_dir: str, complete: bool, counts: Mapping[str, int]) -> str:
+    """Where the results are, and whether the row is complete."""
     state = "complete" if complete else (
         f"INCOMPLETE: {counts['scored']} of {counts['expected']} items scored, {counts['failed']} failed"
-    )
-    lines = jaster_lines(tasks) + mtbench_lines(mtbench, judge)
-    if not lines:
-        lines = ["nothing was scored", ""]
-    return [*lines, f"results: {run_dir} ({state})"]
+    )  # fmt: skip
+    return f"results: {run_dir} ({state})"
 
 
 def calls_line(calls: Mapping[str, Mapping[str, int]], replay: bool) -> str:
@@ -54,37 +34,6 @@ def calls_line(calls: Mapping[str, Mapping[str, int]], replay: bool) -> str:
         for role, c in calls.items()
     ]
     return "calls: " + ("; ".join(parts) or "none") + (" (replay)" if replay else "")
-
-
-def jaster_lines(tasks: Sequence[JasterTaskTables]) -> list[str]:
-    """Headline scores, then each Japanese dataset, then the MMLU subjects' mean."""
-    if not tasks:
-        return []
-    keys = [k for k in _HEADLINE if any(k in t.scores for t in tasks)]
-    keys += sorted({k for t in tasks for k in t.scores if k not in _HEADLINE and not k.startswith("mmlu_en_")})
-    rows = [[k, *(f"{t.scores[k]:.4f}" if k in t.scores else "" for t in tasks)] for k in keys]
-    mmlu = [_mmlu_mean(t.scores) for t in tasks]
-    if any(mmlu):
-        n = max(m[0] for m in mmlu if m)
-        rows.append([f"mmlu_en ({n} subjects, mean)", *(f"{m[1]:.4f}" if m else "" for m in mmlu)])
-    return [*_grid(["score", *(t.setting.task for t in tasks)], rows), ""]
-
-
-def mtbench_lines(tasks: Sequence[MtbenchTaskTables], judge: str) -> list[str]:
-    """Neo's per-category means and AVG (1-10), FastChat's turn means, and what the judge was."""
-    if not tasks:
-        return []
-    keys = ["AVG", *sorted({k for t in tasks for k in t.scores if k != "AVG"})]
-    rows = [[k, *(_number(t.scores.get(k)) for t in tasks)] for k in keys]
-    for name in ("turn1", "turn2", "average"):
-        rows.append([f"show_result {name}", *(_number(t.show_result.get(name)) for t in tasks)])
-    rows.append(["parse failures (-1)", *(str(t.parse_failures) for t in tasks)])
-    lines = [*_grid(["score", *(t.task for t in tasks)], rows), f"judge: {judge}"]
-    return [*lines, ""]
-
-
-def _number(value: float | int | None) -> str:
-    return "" if value is None else f"{value:.4f}"
 
 
 def live_progress(config: pytest.Config) -> Callable[[int, int], None]:

@@ -8,24 +8,20 @@ import time
 import numpy as np
 import pytest
 
+from nejumi_plugin.aggregate import intervals as generic
 from nejumi_plugin.aggregate.intervals import (
     columns_of_meta,
     format_interval,
     intervals_meta,
-    jaster_replicates,
-    metric_replicates,
-    mtbench_replicates,
     percentile_interval,
-    questions_by_category,
     resample_indices,
-
-    run_dir_intervals,
-    run_intervals,
-    summary_replicates,
 )
-from nejumi_plugin.aggregate.jaster import summary_scores
-from nejumi_plugin.aggregate.mtbench import category_scores, leaderboard_table
 from nejumi_plugin.aggregate.samples import rows_of
+from nejumi_plugin.registry import builtin_families
+from nejumi_plugin.tasks.jaster.intervals import jaster_replicates, metric_replicates, summary_replicates
+from nejumi_plugin.tasks.jaster.tables import summary_scores
+from nejumi_plugin.tasks.mtbench.intervals import mtbench_replicates, questions_by_category
+from nejumi_plugin.tasks.mtbench.tables import category_scores, leaderboard_table
 from nejumi_plugin.metrics import score_dataset
 from fake_run import (
     mtbench_record,
@@ -34,6 +30,15 @@ from fake_run import (
     tables_of,
     write_fake_run,
 )
+
+
+def run_intervals(tables: dict, **kw: object) -> dict:
+    """The run's intervals through the built-in families, as a run computes them."""
+    return generic.run_intervals(tables, builtin_families(), **kw)  # type: ignore[arg-type]
+
+
+def run_dir_intervals(run_dir: object, **kw: object) -> dict:
+    return generic.run_dir_intervals(run_dir, builtin_families(), **kw)  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize("rate", [0.5, 0.2])
@@ -52,7 +57,7 @@ def test_95_percent_interval_holds_the_true_rate_90_to_98_percent_of_the_time(ra
 
 
 def _pairs(dataset: str, n: int = 60) -> tuple[list[str], list[str]]:
-    rows = [r["row"] for r in synthetic_jaster("ja", 0, n=n, accuracy=0.5, seed=7, datasets=[dataset])]
+    rows = [r.rows[0] for r in synthetic_jaster("ja", 0, n=n, accuracy=0.5, seed=7, datasets=[dataset])]
     return [r["pred"] for r in rows], [r["true"] for r in rows]
 
 
@@ -84,7 +89,7 @@ def test_correlations_of_constant_or_tiny_resamples_are_zero_like_the_leaderboar
 @pytest.mark.parametrize("language", ["ja", "en"])
 def test_category_and_avg_replicates_follow_summary_scores(language: str) -> None:
     records = synthetic_jaster(language, 0, n=20 if language == "ja" else 5, seed=11)
-    reps = jaster_replicates([r["row"] for r in records], language, b=50, seed=1)
+    reps = jaster_replicates([r.rows[0] for r in records], language, b=50, seed=1)
     datasets = {k: v for k, v in reps.items() if k not in ("AVG", "NLI", "QA", "RC", "MC", "FA", "MR")}
     for b in (0, 17, 49):
         expected = summary_scores({k: float(v[b]) for k, v in datasets.items()}, language)
@@ -102,7 +107,7 @@ def test_partial_ja_run_has_dataset_intervals_but_no_category_or_avg() -> None:
 def test_mtbench_replicates_follow_neo_category_means_with_minus_one_dropped() -> None:
     records = synthetic_mtbench("ja", per_category=6, seed=2)
     records[0] = mtbench_record(1, "writing", (-1, -1))  # a question with no readable judgment still is a question
-    rows = [row for r in records for row in r["rows"]]
+    rows = [row for r in records for row in r.rows]
     reps = mtbench_replicates(rows, b=40, seed=9)
     by_category = questions_by_category(rows)
     rows_of_question = {q: [r for r in rows if r["question_id"] == q] for qs in by_category.values() for q in qs}
@@ -152,7 +157,7 @@ def test_full_run_every_numeric_leaderboard_column_gets_an_interval_holding_its_
 def test_seeded_and_independent_of_the_other_datasets() -> None:
     full = tables_of({("ja", 0): synthetic_jaster("ja", 0, n=30, seed=5)})
     only = tables_of({("ja", 0): [r for r in synthetic_jaster("ja", 0, n=30, seed=5)
-                                  if r["row"]["target_dataset"] == "jnli"]})  # fmt: skip
+                                  if r.rows[0]["target_dataset"] == "jnli"]})  # fmt: skip
     key = "jnli_exact_match_jaster_ja_0shot"
     assert run_intervals(full, b=300)[key] == run_intervals(only, b=300)[key] == run_intervals(full, b=300)[key]
     avg = "AVG_jaster_ja_0shot"
@@ -171,7 +176,7 @@ def test_all_right_is_a_point_and_meta_block_round_trips_through_json() -> None:
 
 
 def test_dev_rows_are_never_resampled() -> None:
-    test_rows = [r["row"] for r in synthetic_jaster("ja", 0, n=10, accuracy=1.0, datasets=["jnli"])]
+    test_rows = [r.rows[0] for r in synthetic_jaster("ja", 0, n=10, accuracy=1.0, datasets=["jnli"])]
     dev_rows = [{**r, "data_type": "dev", "pred": "wrong"} for r in test_rows]
     reps = jaster_replicates([*test_rows, *dev_rows], "ja", b=20)
     assert reps["jnli_exact_match"].tolist() == [1.0] * 20

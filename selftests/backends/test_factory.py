@@ -8,11 +8,21 @@ from pathlib import Path
 import pytest
 
 from nejumi_plugin.backends import placement
-from nejumi_plugin.backends.factory import judge_backend, model_backend, mtbench_backend
+from nejumi_plugin.backends.base import Backend
+from nejumi_plugin.backends.factory import judge_backend, model_backend
+from nejumi_plugin.config import RunConfig
 from nejumi_plugin.backends.hf import HFBackend
 from nejumi_plugin.backends.placement import Placement
 from nejumi_plugin.backends.openai_api import OpenAIBackend
 from nejumi_plugin.config import ConfigError, load_config
+
+
+def mtbench_backend(cfg: RunConfig, path: str, jaster: Backend) -> Backend:
+    """The evaluated model as the MT-Bench family asks for it (`MtbenchFamily.answer_engine`): in `mtbench.dtype`,
+    placed by Neo's GPU keys, the jaster copy where it agrees."""
+    dtype = cfg.mtbench.dtype or "float32"
+    where = placement.mtbench_placement(cfg.mtbench, cfg.model.device_map)
+    return model_backend(cfg, path, dtype=dtype, placement=where, loaded=(jaster,))
 
 
 def test_mtbench_answers_use_mtbench_dtype_and_share_the_model_when_it_agrees(make_config: Callable[..., Path]) -> None:

@@ -14,7 +14,10 @@ import pytest
 
 from fake_run import jaster_record, mtbench_record, synthetic_jaster, synthetic_mtbench, write_fake_run
 from nejumi_plugin.aggregate.intervals import intervals_meta
+from nejumi_plugin.registry import builtin_families
 from nejumi_plugin.sinks.html_report import report_media, write_report
+
+FAMILIES = builtin_families()
 
 EVIL = '<script>alert("pwned")</script> & <img src=x onerror=alert(1)>'
 FEW_SHOTS = "### 指示:\n前提と仮説の関係を答えてください。</pre><b>" + "### 入力:\n例\n### 応答:\nentailment\n\n" * 8
@@ -101,8 +104,8 @@ def run(tmp_path: Path) -> tuple[Path, dict[str, Any]]:
     records = synthetic_jaster("ja", 0, n=6, seed=4)
     records.append(jaster_record("jnli", 0, 6, EVIL, "entailment"))
     for r in records:  # jnli: few-shot prompts with a long shared head, as on Neo
-        if r["row"]["target_dataset"] == "jnli":
-            r["row"]["prompt"] = f"{FEW_SHOTS}### 入力:\n{r['row']['input']}\n### 応答:\n"
+        if r.rows[0]["target_dataset"] == "jnli":
+            r.rows[0]["prompt"] = f"{FEW_SHOTS}### 入力:\n{r.rows[0]['input']}\n### 応答:\n"
     mt = synthetic_mtbench("ja", per_category=2, seed=8)
     mt.append(mtbench_record(99, "coding", (-1, 4), answers=(EVIL, "ok")))
     board = write_fake_run(tmp_path / "run", {("ja", 0): records}, {"ja": mt})
@@ -111,7 +114,7 @@ def run(tmp_path: Path) -> tuple[Path, dict[str, Any]]:
 
 def test_report_holds_every_table_and_the_pngs(run: tuple[Path, dict[str, Any]]) -> None:
     run_dir, board = run
-    paths = write_report(run_dir, b=200)
+    paths = write_report(run_dir, FAMILIES, b=200)
     assert paths == [run_dir / "report.html", run_dir / "radar_jaster_ja_0shot.png", run_dir / "radar_mtbench_ja.png"]
     for png in paths[1:]:
         assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 10_000
@@ -135,13 +138,13 @@ def test_report_holds_every_table_and_the_pngs(run: tuple[Path, dict[str, Any]])
     assert len(jaster_rows) == 16 * 6 + 1
     wrong = [r for r in jaster_rows if r["attrs"].get("data-wrong") == "1"]
     char_f1_sets = ("jemhopqa", "niilc", "jsquad", "wiki_reading")
-    expected_wrong = [r for r in (rec["row"] for rec in synthetic_jaster("ja", 0, n=6, seed=4))
+    expected_wrong = [r for r in (rec.rows[0] for rec in synthetic_jaster("ja", 0, n=6, seed=4))
                       if (r["char_f1"] < 1 if r["target_dataset"] in char_f1_sets
                           else r["set_f1"] < 1 if r["target_dataset"].startswith("wiki_") else r["pred"] != r["true"])]
     assert len(wrong) == len(expected_wrong) + 1  # fmt: skip
     mt_rows = page.table("mtbench-samples")["rows"]
     assert len(mt_rows) == 2 * (8 * 2 + 1)
-    failures = sum(r["score"] == -1 for rec in synthetic_mtbench("ja", per_category=2, seed=8) for r in rec["rows"])
+    failures = sum(r["score"] == -1 for rec in synthetic_mtbench("ja", per_category=2, seed=8) for r in rec.rows)
     assert sum(r["attrs"].get("data-fail") == "1" for r in mt_rows) == failures + 1
     # model output is text, never markup; the page fetches nothing and embeds its charts
     assert page.scripts == 1 and page.external == []
@@ -163,7 +166,7 @@ def test_intervals_from_meta_are_used(run: tuple[Path, dict[str, Any]]) -> None:
 
     board["meta"]["intervals"] = intervals_meta({"AVG_jaster_ja_0shot": {"low": 0.1234, "high": 0.9876}}, b=10)
     (run_dir / "leaderboard.json").write_text(json.dumps(board, ensure_ascii=False), encoding="utf-8")
-    page = parse(write_report(run_dir)[0])
+    page = parse(write_report(run_dir, FAMILIES)[0])
     assert "[0.1234, 0.9876]" in page.table("leaderboard")["rows"][1]["cells"]
     assert "intervals computed" not in "".join(page.text)
 
@@ -173,14 +176,14 @@ def test_without_matplotlib_the_page_says_so(run: tuple[Path, dict[str, Any]], m
         monkeypatch.delitem(sys.modules, name)
     monkeypatch.setitem(sys.modules, "matplotlib", None)  # `import matplotlib` now raises ImportError
     run_dir, _ = run
-    assert write_report(run_dir, b=50) == [run_dir / "report.html"]
+    assert write_report(run_dir, FAMILIES, b=50) == [run_dir / "report.html"]
     assert not list(run_dir.glob("*.png"))
     assert "matplotlib is not installed" in "".join(parse(run_dir / "report.html").text)
 
 
 def test_report_media_for_wandb(run: tuple[Path, dict[str, Any]]) -> None:
     fake = SimpleNamespace(Html=lambda data, **kw: ("html", len(data), kw), Image=lambda path: ("image", path))
-    paths = write_report(run[0], b=50)
+    paths = write_report(run[0], FAMILIES, b=50)
     media = report_media(fake, paths)
     assert set(media) == {"report", "radar_jaster_ja_0shot", "radar_mtbench_ja"}
     assert media["report"][0] == "html" and media["report"][2]["inject"] is False
@@ -193,7 +196,7 @@ BROWSER = next((b for b in ("chromium", "chromium-browser", "google-chrome", "go
 @pytest.mark.skipif(BROWSER is None, reason="no headless browser installed (chromium or google-chrome)")
 def test_headless_browser_renders_and_filters(run: tuple[Path, dict[str, Any]], tmp_path: Path) -> None:
     run_dir, _ = run
-    report = write_report(run_dir, b=50)[0]
+    report = write_report(run_dir, FAMILIES, b=50)[0]
     flags = [BROWSER, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", "--window-size=1280,1600"]
     shot = tmp_path / "shot.png"
     subprocess.run([*flags, f"--screenshot={shot}", report.as_uri()], capture_output=True, timeout=120, check=True)
@@ -231,7 +234,7 @@ def test_all_judgments_unreadable_like_the_demo(tmp_path: Path) -> None:
     """The demo's 270M judge gives no readable rating: no MT-Bench score, no radar, every row a parse failure."""
     board = write_fake_run(tmp_path / "demo", mt={"ja": [mtbench_record(q, "writing", (-1, -1)) for q in (1, 2)]})
     assert board["columns"] == ["model_name", "AVG_MTbench_ja"] and board["data"][0][1] is None
-    paths = write_report(tmp_path / "demo", b=20)
+    paths = write_report(tmp_path / "demo", FAMILIES, b=20)
     assert paths == [tmp_path / "demo" / "report.html"]
     page = parse(paths[0])
     assert [r["attrs"].get("data-fail") for r in page.table("mtbench-samples")["rows"]] == ["1"] * 4
@@ -242,12 +245,12 @@ def test_all_judgments_unreadable_like_the_demo(tmp_path: Path) -> None:
 def test_a_reasoning_models_thinking_is_folded_under_its_answer(tmp_path: Path) -> None:
     thinking = "前提は猫が眠っていること。\n\n<b>走っていない</b>"
     record = jaster_record("jnli", 0, 0, "contradiction", "contradiction")
-    record["row"]["reasoning"] = thinking
+    record.rows[0]["reasoning"] = thinking
     mt = mtbench_record(1, "writing", (8, 6))
-    for row in mt["rows"]:
+    for row in mt.rows:
         row["reasoning"] = "turn thinking"
     write_fake_run(tmp_path, {("ja", 0): [record]}, {"ja": [mt]})
-    html = write_report(tmp_path, b=10)[0].read_text(encoding="utf-8")
+    html = write_report(tmp_path, FAMILIES, b=10)[0].read_text(encoding="utf-8")
     folded = "<details><summary>thinking</summary><pre>前提は猫が眠っていること。\n\n&lt;b&gt;走っていない&lt;/b&gt;</pre></details>"
     assert "<pre>contradiction</pre>" + folded in html  # under the prediction, escaped, never in it
     assert html.count("<details><summary>thinking</summary><pre>turn thinking</pre></details>") == 2

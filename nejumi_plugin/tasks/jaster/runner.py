@@ -8,7 +8,8 @@ from typing import Any
 
 from ...backends.base import BackendError, Completion, GenerationRequest, Thinking
 from ...engine import Engine
-from ...aggregate.usage import thinking_usage, token_usage
+from ...family import CaseError, Scored
+from ...usage import thinking_usage, token_usage
 from ...metrics import char_f1, exact, set_f1
 from .cases import JasterCase
 from .data import DataError, JasterLayout, Sample
@@ -19,7 +20,7 @@ from .prompts import PromptTemplates, TemplateError, build_template, render
 BLANK_LINE = "\n\n"
 
 
-class SampleError(Exception):
+class SampleError(CaseError):
     """A sample could not be scored; the message says why."""
 
 
@@ -83,8 +84,8 @@ class JasterRunner:
         if todo:
             self._answers.update(self.engine.answer(todo))
 
-    def score(self, case: JasterCase) -> dict[str, Any]:
-        """The case's output-table row plus what aggregation needs; raises SampleError if it cannot be scored."""
+    def score(self, case: JasterCase) -> Scored:
+        """The case's output-table row and what aggregation needs; raises SampleError if it cannot be scored."""
         if case.key not in self._answers:
             self.prepare([case])
         answer = self._answers[case.key]
@@ -93,7 +94,7 @@ class JasterRunner:
         sample = self.sample(case)
         pred = clean_prediction(answer.text, get_spec(case.dataset).cleaning)
         true = clean_gold(sample.output)
-        row = {  # Neo's output-table columns, in order (spec/jaster.md §7)
+        row = {  # Neo's output-table columns, in order (docs/scoring-jaster.md#tables)
             "run_name": self.options.run_name,
             "model_name": self.options.model_name,
             "target_dataset": case.dataset,
@@ -111,15 +112,8 @@ class JasterRunner:
         }
         if self.options.thinking is not None:  # beside Neo's columns, never in pred
             row["reasoning"] = answer.thinking
-        return {
-            "key": case.key,
-            "task": case.setting.task,
-            "language": case.setting.language,
-            "shots": case.setting.shots,
-            "metrics": list(self.layout.load(case.dataset, "test").metrics),
-            "output": answer.text,
-            "cached": answer.cached,
-            "usage": {"model": token_usage([answer])},
-            "row": row,
-            **({"reasoning": thinking_usage([answer])} if self.options.thinking is not None else {}),
-        }
+        return Scored(
+            case.key, case.setting.task, (row,), {"metrics": list(self.layout.load(case.dataset, "test").metrics)},
+            usage={"model": token_usage([answer])}, cached=answer.cached,
+            reasoning=thinking_usage([answer]) if self.options.thinking is not None else None,
+        )  # fmt: skip

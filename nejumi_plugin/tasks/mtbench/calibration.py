@@ -16,11 +16,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .names import LANGUAGES
 from .data import CATEGORIES, JUDGE_PROMPTS, NEED_REF_CATS, JudgePrompt, MtbenchDataError, Question, load_judge_prompts
 from .judge import Match
 
 CALIBRATION_DIR = Path(__file__).with_name("calibration_data")
-LANGUAGES = ("ja", "en")
 FIELDS = {
     "id": str, "language": str, "question_id": int, "category": str, "turn": int, "model": str, "questions": list,
     "answers": list, "references": (list, type(None)), "judge_prompt": str, "judge_prompt_set": str,

@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from ...config import RunConfig
 from .data import MtbenchData
 
-LANGUAGES = ("ja", "en")
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,5 @@
-"""Runs MT-Bench questions: all turn-1 answers in one batch, then all turn-2 answers, then the judge (spec §3-4).
+"""Runs MT-Bench questions: all turn-1 answers in one batch, then all turn-2 answers, then the judge
+(docs/scoring-mtbench.md#answer-generation).
 
 The first item of a language prepares every selected question of it; each item then reads its question's two
 judgments. An answer the backend could not produce (after its retries) fails its item; nothing is made up.
@@ -14,7 +15,8 @@ from typing import Any
 
 from ...backends.base import BackendError, Completion, GenerationRequest, Thinking
 from ...engine import Engine
-from ...aggregate.usage import thinking_usage, token_usage
+from ...family import CaseError, Scored
+from ...usage import thinking_usage, token_usage
 from .cases import MtbenchCase
 from .conversation import Template, neo_cut, stopped_too_early
 from .data import MtbenchData, Question
@@ -32,7 +34,7 @@ OUTPUT_COLUMNS = (
 )  # fmt: skip
 
 
-class QuestionError(Exception):
+class QuestionError(CaseError):
     """A question could not be answered or judged; the message says why."""
 
 
@@ -132,7 +134,7 @@ class MtbenchRunner:
         self._matches.update(matches)
         self._verdicts.update(judge_all(self.judge, matches, self.options.judge))
 
-    def score(self, case: MtbenchCase) -> dict[str, Any]:
+    def score(self, case: MtbenchCase) -> Scored:
         """The question's two output-table rows plus what aggregation needs; raises QuestionError if it cannot be
         scored."""
         self.prepare([case])
@@ -158,21 +160,15 @@ class MtbenchRunner:
             ))))  # fmt: skip
             if self.options.thinking is not None:  # beside Neo's columns, never in the answer
                 rows[-1]["reasoning"] = answers[turn - 1].reply.thinking
-        return {
-            "key": case.key,
-            "task": case.task,
-            "language": case.language,
-            "question_id": case.question_id,
-            "category": question.category,
-            "judge_calls": sum(v.calls for v in verdicts if isinstance(v, Verdict)),
-            "cached": all(a.cached for a in answers) and not any(isinstance(v, Verdict) and v.made for v in verdicts),
-            "usage": {
-                "model": token_usage(a.reply for a in answers),
-                "judge": token_usage(c for v in verdicts if isinstance(v, Verdict) for c in v.replies),
-            },
-            "rows": rows,
-            **({"reasoning": thinking_usage(a.reply for a in answers)} if self.options.thinking else {}),
-        }
+        return Scored(
+            case.key, case.task, tuple(rows),
+            {"question_id": case.question_id, "category": question.category,
+             "judge_calls": sum(v.calls for v in verdicts if isinstance(v, Verdict))},
+            usage={"model": token_usage(a.reply for a in answers),
+                   "judge": token_usage(c for v in verdicts if isinstance(v, Verdict) for c in v.replies)},
+            reasoning=thinking_usage(a.reply for a in answers) if self.options.thinking else None,
+            cached=all(a.cached for a in answers) and not any(isinstance(v, Verdict) and v.made for v in verdicts),
+        )  # fmt: skip
 
 
 def _made_at(verdict: Verdict) -> float:

@@ -44,10 +44,10 @@ def test_turn_two_is_conditioned_on_the_post_processed_turn_one_answer(tmp_path:
     assert second.prompt.endswith("### 応答: answer 1\n### 指示: " + runner.data.questions[0].turns[1] + "\n### 応答: ")
     assert second.add_special_tokens and second.model_eos and second.stop == ("###",) and second.stop_token_ids == (2,)
     record = runner.score(cases[0])
-    assert [row["answer"] for row in record["rows"]] == ["answer 1", "answer 2"]
-    assert list(record["rows"][0]) == list(OUTPUT_COLUMNS)
-    assert record["rows"][1]["judge"] == ["gpt-4", "single-math-v1-multi-turn"]  # q1 is coding: reference-based
-    assert record["rows"][0]["model"] == "org/model" and record["rows"][0]["score"] == 7
+    assert [row["answer"] for row in record.rows] == ["answer 1", "answer 2"]
+    assert list(record.rows[0]) == list(OUTPUT_COLUMNS)
+    assert record.rows[1]["judge"] == ["gpt-4", "single-math-v1-multi-turn"]  # q1 is coding: reference-based
+    assert record.rows[0]["model"] == "org/model" and record.rows[0]["score"] == 7
 
 
 def test_local_temperatures_follow_fastchat_and_api_models_use_one(tmp_path: Path) -> None:
@@ -73,7 +73,7 @@ def test_a_stop_string_at_index_zero_is_generated_again_without_stops(tmp_path: 
     runner, cases, answerer, _ = make_runner(tmp_path, answer)
     runner.prepare(cases[:1])
     assert [bool(r.stop) for r in answerer.seen] == [True, False, True, False]
-    assert runner.score(cases[0])["rows"][0]["answer"] == "### heading\nbody ###"  # FastChat keeps it all
+    assert runner.score(cases[0]).rows[0]["answer"] == "### heading\nbody ###"  # FastChat keeps it all
 
 
 def test_the_tokenizer_template_sends_messages(tmp_path: Path) -> None:
@@ -89,7 +89,7 @@ def test_a_failed_answer_or_judgment_fails_only_its_question(tmp_path: Path) -> 
     runner.prepare(cases)
     with pytest.raises(QuestionError, match="no answer: out of memory"):
         runner.score(cases[-1])
-    assert runner.score(cases[0])["rows"][1]["answer"] == "ok"
+    assert runner.score(cases[0]).rows[1]["answer"] == "ok"
     runner, cases, _, _ = make_runner(tmp_path / "j", lambda r: "a", judge=lambda r: BackendError("judge down"))
     with pytest.raises(QuestionError, match="the judge failed: judge down"):
         runner.score(cases[0])

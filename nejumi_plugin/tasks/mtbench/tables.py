@@ -1,4 +1,4 @@
-"""Neo's MT-Bench aggregation (spec/mtbench.md §5.2-5.4): judgments -> radar and leaderboard tables.
+"""Neo's MT-Bench aggregation (docs/scoring-mtbench.md#aggregation): judgments -> radar and leaderboard tables.
 
 Rows scored -1 (no rating could be parsed) are kept in the output table and dropped from every mean. Duplicated
 (question, turn) rows are averaged first, then each category is the mean of its (question, turn) cells, and AVG is
@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from .jaster import Table, table
+from ...family import Built, Scored, Table, Task, table
+from .names import leaderboard_table_name, output_table, radar_table_name
 
 
 def _mean(values: Iterable[float]) -> float:
@@ -48,12 +48,6 @@ def leaderboard_table(model_name: str, scores: Mapping[str, float]) -> Table:
     return table(["model_name", *scores, "AVG"], [[model_name, *scores.values(), average]])
 
 
-def leaderboard_columns(board: Table, language: str) -> dict[str, Any]:
-    """The block appended to the run's leaderboard row: model_name dropped, columns suffixed `_MTbench_{lang}`."""
-    columns, row = board["columns"], board["data"][0]
-    return {f"{c}_MTbench_{language}": v for c, v in zip(columns[1:], row[1:])}
-
-
 def show_result(judgments: Iterable[Mapping[str, Any]]) -> dict[str, float | int]:
     """FastChat `show_result.py --mode single` for one model's judgment rows (the caller filters by model).
 
@@ -75,40 +69,21 @@ def show_result(judgments: Iterable[Mapping[str, Any]]) -> dict[str, float | int
     return result
 
 
-@dataclass
-class MtbenchTaskTables:
-    """Everything one MT-Bench language logs, plus FastChat's numbers for the run's meta."""
-
-    language: str
-    scores: dict[str, float]  # category -> Neo's mean (1-10 scale), alphabetical; AVG last
-    tables: dict[str, Table] = field(default_factory=dict)
-    show_result: dict[str, float | int] = field(default_factory=dict)
-    parse_failures: int = 0  # judgments scored -1: no rating could be read after the retries
-    judge_calls: int = 0  # judge answers behind the judgments (retries included)
-    complete: bool = True
-
-    @property
-    def task(self) -> str:
-        return f"mtbench_{self.language}"
-
-    @property
-    def leaderboard(self) -> Table:
-        return self.tables[f"mtbench_leaderboard_table_{self.language}"]
-
-
-def build_task_tables(language: str, records: Sequence[Mapping[str, Any]], model_name: str) -> MtbenchTaskTables:
-    """Neo's three tables for one language from its scored questions (each record holds two output rows)."""
-    rows = sorted((row for r in records for row in r["rows"]), key=lambda row: (row["question_id"], row["turn"]))
-    category_of = {int(r["question_id"]): r["category"] for r in records}
+def build_task_tables(task: Task, language: str, scored: Sequence[Scored], model_name: str, judge: Mapping[str, str],
+                      ) -> Built:  # fmt: skip
+    """Neo's three tables for one language from its scored questions (each holds its two output rows), its block of
+    the row, and FastChat show_result's numbers, parse failures and judge calls for the row's meta."""
+    rows = sorted((row for r in scored for row in r.rows), key=lambda row: (row["question_id"], row["turn"]))
+    category_of = {int(r.data["question_id"]): r.data["category"] for r in scored}
     scores = category_scores(rows, category_of)
-    out = MtbenchTaskTables(language, {})
     columns = list(rows[0]) if rows else []
-    out.tables[f"mtbench_output_table_{language}"] = table(columns, ([row[c] for c in columns] for row in rows))
     board = leaderboard_table(model_name, scores)
-    out.tables[f"mtbench_leaderboard_table_{language}"] = board
-    out.tables[f"mtbench_radar_table_{language}"] = radar_table(scores)
-    out.scores = dict(zip(board["columns"][1:], board["data"][0][1:]))
-    out.show_result = show_result(rows)
-    out.parse_failures = sum(1 for row in rows if row["score"] == -1)
-    out.judge_calls = sum(int(r.get("judge_calls", 0)) for r in records)
-    return out
+    tables = {output_table(language): table(columns, ([row[c] for c in columns] for row in rows)),
+              leaderboard_table_name(language): board, radar_table_name(language): radar_table(scores)}  # fmt: skip
+    meta = {
+        "show_result": show_result(rows),
+        "parse_failures": sum(1 for row in rows if row["score"] == -1),
+        "judge_calls": sum(int(r.data.get("judge_calls", 0)) for r in scored),
+        "judge": dict(judge),
+    }
+    return Built(task, tables, dict(zip(board["columns"][1:], board["data"][0][1:])), meta=meta)

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..backends.base import Completion
+from .backends.base import Completion
+
+if TYPE_CHECKING:
+    from .family import Scored
 
 FIELDS = ("calls", "prompt_tokens", "output_tokens")
 THINKING_FIELDS = ("reasoning_tokens", "budget_spent_thinking")
@@ -32,14 +35,14 @@ def thinking_usage(completions: Iterable[Completion]) -> dict[str, int]:
     return out
 
 
-def thinking_summary(records: Iterable[Mapping[str, Any]]) -> dict[str, dict[str, int]]:
+def thinking_summary(records: Iterable[Scored]) -> dict[str, dict[str, int]]:
     """`thinking_usage` summed per task, over the records of tasks whose model thought."""
     per_task: dict[str, dict[str, int]] = {}
     for record in records:
-        if "reasoning" in record:
-            task = per_task.setdefault(record["task"], dict.fromkeys(THINKING_FIELDS, 0))
+        if record.reasoning is not None:
+            task = per_task.setdefault(record.task, dict.fromkeys(THINKING_FIELDS, 0))
             for key in THINKING_FIELDS:
-                task[key] += int(record["reasoning"].get(key, 0))
+                task[key] += int(record.reasoning.get(key, 0))
     return dict(sorted(per_task.items()))
 
 
@@ -48,13 +51,13 @@ def _add(into: dict[str, int], more: Mapping[str, int]) -> None:
         into[key] = into.get(key, 0) + int(more.get(key, 0))
 
 
-def usage_summary(records: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
+def usage_summary(records: Iterable[Scored]) -> dict[str, Any]:
     """`{"total": {role: counts}, "per_task": {task: {role: counts}}}`, role being "model" or "judge"; replayed
     calls count too (the row's cost, not this run's)."""
     per_task: dict[str, dict[str, dict[str, int]]] = defaultdict(dict)
     total: dict[str, dict[str, int]] = {}
     for record in records:
-        for role, counts in record.get("usage", {}).items():
-            _add(per_task[record["task"]].setdefault(role, {}), counts)
+        for role, counts in record.usage.items():
+            _add(per_task[record.task].setdefault(role, {}), counts)
             _add(total.setdefault(role, {}), counts)
     return {"total": total, "per_task": dict(per_task)}

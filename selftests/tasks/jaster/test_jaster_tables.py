@@ -1,20 +1,32 @@
-"""Neo's aggregation on hand-computed cases (spec/jaster.md §7)."""
+"""Neo's aggregation on hand-computed cases (docs/scoring-jaster.md#aggregation)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from fractions import Fraction
-from typing import Any
 
-from nejumi_plugin.aggregate.jaster import build_task_tables, dataset_scores, leaderboard_row, summary_scores
+from nejumi_plugin.family import Built, Scored, live_block
 from nejumi_plugin.tasks.jaster.cases import JasterSetting
 from nejumi_plugin.tasks.jaster.datasets import ALL_EN, ALL_JA, CATEGORIES
+from nejumi_plugin.tasks.jaster.names import task_of
+from nejumi_plugin.tasks.jaster.tables import build_task_tables as build, dataset_scores, summary_scores
 
 
-def record(dataset: str, pred: str, true: str, metrics: list[str], split: str = "test", i: int = 0) -> dict[str, Any]:
+def record(dataset: str, pred: str, true: str, metrics: list[str], split: str = "test", i: int = 0) -> Scored:
     row = {"run_name": "r", "model_name": "m", "target_dataset": dataset, "num_few_shots": 0, "data_type": split,
            "id": i, "input": "x", "pred": pred, "true": true, "prompt": "p", "exact": int(pred == true),
            "char_f1": 0.0, "set_f1": 0.0, "latency": 0.1}  # fmt: skip
-    return {"key": f"{dataset}/{split}/{i}", "task": "jaster_ja_0shot", "metrics": metrics, "row": row}
+    return Scored(f"{dataset}/{split}/{i}", "jaster_ja_0shot", (row,), {"metrics": metrics})
+
+
+def build_task_tables(setting: JasterSetting, records: Sequence[Scored], model_name: str) -> Built:
+    return build(task_of(setting), setting, records, model_name)
+
+
+def leaderboard_row(model_name: str, tasks: Sequence[Built]) -> dict:
+    """The row's jaster blocks, as the report joins them."""
+    blocks = {column: value for built in tasks for column, value in live_block(built.task, built.block).items()}
+    return {"columns": ["model_name", *blocks], "data": [[model_name, *blocks.values()]]}
 
 
 def test_dataset_scores_use_test_rows_and_each_files_metrics() -> None:
@@ -62,7 +74,7 @@ def test_leaderboard_table_is_neo_shaped() -> None:
 def test_scores_are_rounded_like_neo() -> None:
     records = [record("jnli", p, "a", ["exact_match"], i=i) for i, p in enumerate(["a", "b", "b"])]
     tables = build_task_tables(JasterSetting("ja", 0), records, "m")
-    assert tables.scores == {"jnli_exact_match": 0.3333}
+    assert tables.block == {"jnli_exact_match": 0.3333}
 
 
 def test_leaderboard_row_suffixes_columns_per_task() -> None:

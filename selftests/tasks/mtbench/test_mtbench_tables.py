@@ -8,15 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from nejumi_plugin.aggregate.mtbench import (
-    category_scores,
-    leaderboard_columns,
-    leaderboard_table,
-    radar_table,
-    show_result,
-)
+from nejumi_plugin.family import live_block
+from nejumi_plugin.tasks.mtbench.names import task_of
+from nejumi_plugin.tasks.mtbench.tables import category_scores, leaderboard_table, radar_table, show_result
 
-GOLDEN = Path(__file__).resolve().parents[1] / "data" / "mtbench-golden"  # vendored: selftests/data/README.md
+GOLDEN = Path(__file__).resolve().parents[2] / "data" / "mtbench-golden"  # vendored: selftests/data/README.md
 
 
 def read_jsonl(path: Path) -> list[dict]:
@@ -44,7 +40,8 @@ def test_neo_tables_reproduce_the_golden_scores(dataset: str, model: str) -> Non
     golden = want["leaderboard_table(mtbench_leaderboard_table_{lang})"]
     assert board["columns"] == golden["columns"]
     assert [board["data"][0][0]] + [round(v, 6) for v in board["data"][0][1:]] == golden["row"]
-    renamed = {k: round(v, 6) for k, v in leaderboard_columns(board, spec["language"]).items()}
+    block = dict(zip(board["columns"][1:], board["data"][0][1:]))
+    renamed = {k: round(v, 6) for k, v in live_block(task_of(spec["language"]), block).items()}
     assert renamed == want["leaderboard_table_columns_after_rename"]
 
 
