@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 __all__ = ["benchmark", "jaster_benchmark", "mtbench_benchmark"]
-_HOMES = {"benchmark": ".benchmark", "jaster_benchmark": ".tasks.jaster.benchmark",
+_HOMES = {"benchmark": ".items", "jaster_benchmark": ".tasks.jaster.benchmark",
           "mtbench_benchmark": ".tasks.mtbench.benchmark"}  # fmt: skip
 
 

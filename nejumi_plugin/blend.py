@@ -194,14 +194,28 @@ def blend_requests(cfg: RunConfig, options: Sequence[str], cwd: Path, tasks: Ble
         local = cwd / Path(request.source).expanduser()
         requests.append(BlendRequest(str(local), request.tasks) if local.exists() else request)
     if cfg.run_chain or cfg.new_run is not None:
+        _check_old_runs(cfg, tasks)
         for old in cfg.old_runs:
-            unknown = [t for t in old.tasks if t not in tasks]
-            if unknown:
-                raise BlendError(f"{cfg.source_path}: old_runs: {old.run_path}: task {', '.join(unknown)} is not one of "
-                                 f"this config's tasks ({', '.join(tasks)})")  # fmt: skip
             local = cfg.base_dir / Path(old.run_path).expanduser()
             requests.append(BlendRequest(str(local) if local.exists() else old.run_path, tuple(old.tasks)))
     return requests
+
+
+def _check_old_runs(cfg: RunConfig, tasks: BlendTasks) -> None:
+    """Neo's checks of `old_runs` (blend_run.py): each task is one of this config's, inherited once, and (with
+    `run_chain: true`) switched off here."""
+    seen: set[str] = set()
+    for old in cfg.old_runs:
+        for name in old.tasks:
+            where = f"{cfg.source_path}: old_runs: {old.run_path}: task {name}"
+            if name not in tasks:
+                raise BlendError(f"{where} is not one of this config's tasks ({', '.join(tasks)})")
+            if name in seen:
+                raise BlendError(f"{where} is inherited twice; take each task from one run")
+            seen.add(name)
+            switch = tasks[name].switch
+            if cfg.run_chain and switch and getattr(cfg, switch, False):
+                raise BlendError(f"{where}: expected {switch}: false when it is inherited with run_chain: true")
 
 
 @dataclass

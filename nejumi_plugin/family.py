@@ -39,6 +39,7 @@ class Task:
     scale: float = 1.0  # a score's top (1 for accuracies, 10 for MT-Bench ratings)
     headline: tuple[str, ...] = ("AVG",)  # its block's columns shown first, in this order (the rest sorted)
     title: str = ""  # how people say it (`MT-Bench ja`); the name when empty
+    switch: str = ""  # the config key that switches it on (`run_mt_bench_ja`), for messages
 
     @property
     def shown(self) -> str:

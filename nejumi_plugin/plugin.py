@@ -109,7 +109,7 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    from .benchmark import BENCHMARK_ATTR, CASE_PARAM
+    from .items import BENCHMARK_ATTR, CASE_PARAM
 
     benchmark = getattr(metafunc.function, BENCHMARK_ATTR, None) if CASE_PARAM in metafunc.fixturenames else None
     session = metafunc.config.stash.get(SESSION_KEY, None)
@@ -122,7 +122,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Drop benchmark functions with nothing selected (before -k and xdist)."""
-    from .benchmark import case_of, is_benchmark
+    from .items import case_of, is_benchmark
 
     if SESSION_KEY not in config.stash:
         if any(is_benchmark(item) for item in items):

@@ -18,10 +18,11 @@ from pathlib import Path
 from typing import Any
 
 from .backends.base import Backend, BackendError
-from .backends.factory import MODEL_PROVIDERS, judge_backend, model_backend
+from .backends.factory import judge_backend, model_backend
+from .backends.registry import LOCAL_JUDGE, providers
 from .backends.hf import chat_template_of
 from .backends.placement import Placement
-from .benchmark import Benchmark
+from .items import Benchmark
 from .blend import BlendRequest
 from .config import ConfigError, RunConfig
 from .data_source import resolve_local_model, resolve_model_path
@@ -124,7 +125,7 @@ class NejumiSession:
     def judge_path(self) -> str:
         """The judge's model: a local folder for `api: hf` (like the evaluated model's), else the API's name."""
         judge = self.cfg.mtbench.judge
-        return self._loading(resolve_local_model, self.cfg, judge.model) if judge.api == "hf" else judge.model
+        return self._loading(resolve_local_model, self.cfg, judge.model) if judge.api == LOCAL_JUDGE else judge.model
 
     def _loading(self, resolve: Callable[..., str], *args: Any) -> str:
         started = time.perf_counter()
@@ -147,7 +148,7 @@ class NejumiSession:
         Backends load their model at the first generation: a fully cached rerun never loads one."""
         if role not in ROLES:
             raise ConfigError(f"no engine role {role!r}; roles are {', '.join(ROLES)}")
-        local = role == "judge" and self.cfg.mtbench.judge.api == "hf" or role == "model" and not self.cfg.model.api
+        local = role == "judge" and self.cfg.mtbench.judge.api == LOCAL_JUDGE or role == "model" and not self.cfg.model.api
         key = (role, dtype, placement) if local else (role,)
         if key not in self._engines:
             loaded = tuple(e.backend for e in self._engines.values())
@@ -167,7 +168,7 @@ class NejumiSession:
         """Whether the evaluated model thinks in this run (`model.reasoning`; `auto` by name or chat template)."""
         m = self.cfg.model
         if m.api:
-            return decide(m.reasoning, MODEL_PROVIDERS.get(m.api, str(m.api)), m.pretrained_model_name_or_path or "")
+            return decide(m.reasoning, providers()[m.api].name, m.pretrained_model_name_or_path or "")
         template = chat_template_of(self.model_path) if m.reasoning.mode == "auto" else None
         return decide(m.reasoning, None, self.model_path, template)
 
@@ -175,7 +176,7 @@ class NejumiSession:
     def judge_reasoning(self) -> Decision:
         """Whether the MT-Bench judge thinks (`mtbench.judge.reasoning`)."""
         judge = self.cfg.mtbench.judge
-        if judge.api == "hf":
+        if judge.api == LOCAL_JUDGE:
             template = chat_template_of(self.judge_path) if judge.reasoning.mode == "auto" else None
             return decide(judge.reasoning, None, self.judge_path, template)
         provider = "azure" if judge.api == "openai" and self.cfg.mtbench.use_azure else judge.api
@@ -200,7 +201,7 @@ class NejumiSession:
         backends = []  # throwaway objects: nothing is opened or loaded here
         if "model" in roles and self.cfg.model.api:
             backends.append(model_backend(self.cfg, self.model_path))
-        if "judge" in roles and self.cfg.mtbench.judge.api != "hf":
+        if "judge" in roles and self.cfg.mtbench.judge.api != LOCAL_JUDGE:
             backends.append(judge_backend(self.cfg, self.cfg.mtbench.judge.model))
         checks = (getattr(backend, "missing_key", None) for backend in backends)
         return [problem for check in checks if check and (problem := check())]

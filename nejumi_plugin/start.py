@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from . import preflight
-from .benchmark import case_of, module_of
+from .items import case_of, module_of
 from .blend import BlendError, blend_requests, blend_tasks, check_plan, check_sources
 from .config import ConfigError, load_config
 from .family import Broken

@@ -121,6 +121,23 @@ def type_artifact(folder: Path) -> Any:
     return Artifact()
 
 
+def test_old_runs_are_checked_as_neo_checks_them(tmp_path: Path) -> None:
+    def requests(old_runs: list[dict[str, Any]], **switches: Any) -> list[BlendRequest]:
+        cfg = RunConfig.model_validate({"run_chain": True, "old_runs": old_runs, **switches})
+        return blend.blend_requests(cfg, [], tmp_path, TASKS)
+
+    off = {"run_mt_bench_ja": False, "run_llm_jp_eval_ja_0_shot": False}
+    assert [r.tasks for r in requests([{"run_path": "e/p/a", "tasks": ["mtbench_ja"]},
+                                       {"run_path": "e/p/b", "tasks": ["jaster_ja_0_shot"]}], **off)] == [
+        ("mtbench_ja",), ("jaster_ja_0_shot",)]  # fmt: skip
+    with pytest.raises(BlendError, match="task mtbench_ja: expected run_mt_bench_ja: false when it is inherited"):
+        requests([{"run_path": "e/p/a", "tasks": ["mtbench_ja"]}])
+    with pytest.raises(BlendError, match="e/p/b: task mtbench_ja is inherited twice"):
+        requests([{"run_path": "e/p/a", "tasks": ["mtbench_ja"]}, {"run_path": "e/p/b", "tasks": ["mtbench_ja"]}], **off)
+    with pytest.raises(BlendError, match="task mtbench_fr is not one of this config's tasks"):
+        requests([{"run_path": "e/p/a", "tasks": ["mtbench_fr"]}], **off)
+
+
 def test_a_wandb_run_source_reads_neos_run_table_artifacts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import wandb
 

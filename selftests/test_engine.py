@@ -70,15 +70,11 @@ def test_a_failing_backend_keeps_what_was_already_generated(tmp_path: Path) -> N
 
 
 def test_a_request_that_fails_alone_fails_alone_and_is_not_stored(tmp_path: Path) -> None:
-    from scripted_backend import ScriptedBackend
+    from nejumi_plugin.backends.mock import MockBackend
 
-    class OneBad(ScriptedBackend):
-        def generate(self, requests: Sequence[GenerationRequest]) -> Iterator[tuple[int, Any]]:
-            for i, request in enumerate(requests):
-                yield i, BackendError("refused") if request.prompt == "bad" else Completion(request.prompt, 0.0)
-
+    one_bad = MockBackend(reply=lambda r: BackendError("refused") if r.prompt == "bad" else r.prompt)
     store = CallStore(tmp_path / "calls.sqlite")
-    engine = Engine(OneBad(lambda r: ""), store)
+    engine = Engine(one_bad, store)
     out = engine.answer({"a": req("bad"), "b": req("good"), "c": req("bad")})
     assert isinstance(out["a"], BackendError) and out["a"] is out["c"] and out["b"].text == "good"
     assert len(store) == 1 and engine.stats.failed == 2 and engine.stats.generated == 1

@@ -21,7 +21,6 @@ from .thinking import completion, take_apart
 from .api_common import ApiBackend, ApiSettings, chat_messages
 from .base import BackendError, Completion, GenerationRequest, cut_at_stop
 
-AnthropicSettings = ApiSettings  # the settings of every API backend
 API_VERSION = "2023-06-01"  # the last `anthropic-version` that accepts `temperature`
 THINKING_TEMPERATURE = 1.0  # the only temperature the Messages API accepts with extended thinking
 FINISH_REASONS = {"end_turn": "eos", "max_tokens": "length", "stop_sequence": "stop", "refusal": "refusal"}

@@ -22,9 +22,9 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from ..redact import public_url, redact_text
@@ -52,6 +52,7 @@ class ApiSettings:
     retry_wait_s: float = 10.0  # cap of the exponential, jittered wait between attempts
     timeout_s: float = 600.0  # per request
     endpoint: str = "chat"  # openai family: "completions" sends plain prompts to /v1/completions
+    options: Mapping[str, Any] = field(default_factory=dict)  # what the provider itself reads (`api: mock`'s rules)
 
 
 def chat_messages(request: GenerationRequest) -> list[tuple[str, str]]:
@@ -342,7 +343,3 @@ def describe(err: BaseException | None) -> str:
         message = f"{message}: {detail}"
     text = f"{type(err).__name__}{f' {status}' if isinstance(status, int) else ''}: {message}"
     return text if len(text) <= 400 else text[:400] + "..."
-
-
-def elapsed(started: float) -> float:
-    return time.perf_counter() - started

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import importlib
 import os
-
 from collections.abc import Sequence
 
 from ..config import ConfigError, RunConfig
@@ -12,29 +10,12 @@ from ..config.dtypes import torch_dtype_name
 from .api_common import ApiSettings
 from .base import Backend
 from .hf import HFBackend, HFSettings
+from .registry import LOCAL_JUDGE, NEO_ONLY, provider, providers
 from .placement import Placement, worker_count, worker_device_map
 
-# provider -> (module, class); each module imports its SDK lazily
-API_BACKENDS = {
-    "openai": ("openai_api", "OpenAIBackend"),
-    "azure": ("openai_api", "OpenAIBackend"),
-    "openai_compatible": ("openai_api", "OpenAIBackend"),
-    "anthropic": ("anthropic_api", "AnthropicBackend"),
-    "google": ("gemini_api", "GeminiBackend"),
-    "cohere": ("cohere_api", "CohereBackend"),
-}
-# model.api (Neo's names and ours) -> provider
-MODEL_PROVIDERS = {
-    "openai": "openai", "azure": "azure", "openai-compatible": "openai_compatible", "vllm": "openai_compatible",
-    "anthropic": "anthropic", "google": "google", "cohere": "cohere",
-}  # fmt: skip
-
-
 def api_backend(settings: ApiSettings) -> Backend:
-    """The backend of `settings.provider`."""
-    module, name = API_BACKENDS[settings.provider]
-    cls = getattr(importlib.import_module(f".{module}", __package__), name)
-    return cls(settings)
+    """The backend of `settings.provider` (its SDK imported now)."""
+    return provider(settings.provider).build(settings)
 
 
 def _threads() -> int | None:
@@ -71,16 +52,17 @@ def model_backend(
         settings = hf_settings(cfg, model_path, dtype or cfg.llm_jp_eval.torch_dtype, placement)
         return next((b for b in loaded if isinstance(b, HFBackend) and _same_weights(b.settings, settings)),
                     None) or HFBackend(settings)  # fmt: skip
-    if m.api not in MODEL_PROVIDERS:
+    if m.api in NEO_ONLY:
         raise ConfigError(
             f"{cfg.source_path}: model.api: {m.api!r} is not supported (Neo's LangChain paths for Mistral and Bedrock "
-            f"were not carried over); use one of {', '.join(MODEL_PROVIDERS)}"
+            f"were not carried over); use one of {', '.join(providers())}"
         )
     if not m.pretrained_model_name_or_path:
         raise ConfigError(f"{cfg.source_path}: model.pretrained_model_name_or_path: the API model's name is required")
     return api_backend(ApiSettings(
-        model=m.pretrained_model_name_or_path, provider=MODEL_PROVIDERS[m.api], base_url=m.base_url,
+        model=m.pretrained_model_name_or_path, provider=provider(m.api).name, base_url=m.base_url,
         api_key_env=m.api_key_env, concurrency=m.concurrency, max_retries=m.max_retries, timeout_s=m.timeout_s,
+        options=m.options,
     ))  # fmt: skip
 
 
@@ -88,16 +70,17 @@ def judge_backend(cfg: RunConfig, judge_path: str, loaded: Sequence[Backend] = (
     """The MT-Bench judge (`mtbench.judge`); `mtbench.use_azure` turns OpenAI into Azure OpenAI. A local judge
     that is an already `loaded` model (same folder and dtype) shares its backend: one copy in memory."""
     judge = cfg.mtbench.judge
-    if judge.api == "hf":
+    if judge.api == LOCAL_JUDGE:
         settings = hf_settings(cfg, judge_path, judge.dtype)
         for backend in loaded:
             if isinstance(backend, HFBackend) and _same_weights(backend.settings, settings):
                 return backend
         return HFBackend(settings)
-    provider = "azure" if judge.api == "openai" and cfg.mtbench.use_azure else judge.api
+    name = "azure" if judge.api == "openai" and cfg.mtbench.use_azure else judge.api
     return api_backend(ApiSettings(
-        model=judge.model, provider=provider, base_url=judge.base_url, api_key_env=judge.api_key_env,
+        model=judge.model, provider=name, base_url=judge.base_url, api_key_env=judge.api_key_env,
         concurrency=cfg.mtbench.parallel, max_retries=judge.max_retries, timeout_s=judge.timeout_s,
+        options=judge.options,
     ))  # fmt: skip
 
 

@@ -15,7 +15,6 @@ from .thinking import completion, take_apart
 from .api_common import ApiBackend, ApiSettings, chat_messages
 from .base import BackendError, Completion, GenerationRequest, cut_at_stop
 
-GeminiSettings = ApiSettings  # the settings of every API backend
 _FINISH = {"STOP": "eos", "MAX_TOKENS": "length"}
 _FILTERED = frozenset({"SAFETY", "RECITATION", "BLOCKLIST", "PROHIBITED_CONTENT", "SPII", "IMAGE_SAFETY"})
 

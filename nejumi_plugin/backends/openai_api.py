@@ -16,7 +16,6 @@ from .api_common import ApiBackend, ApiSettings, chat_messages
 from .base import BackendError, Completion, GenerationRequest, Thinking, cut_at_stop
 from .thinking import completion, take_apart
 
-OpenAISettings = ApiSettings  # the settings of every API backend
 _AZURE_ENDPOINT_ENV = "AZURE_OPENAI_ENDPOINT"
 RESPONSES_ONLY = re.compile(r"^(o\d+|gpt-5[\w.]*)-pro\b", re.I)  # reasoning models served only by the Responses API
 _OPENAI_MAX_STOP = 4  # OpenAI and Azure reject more than 4 stop sequences; the rest are still cut client-side

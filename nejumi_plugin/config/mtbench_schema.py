@@ -6,6 +6,8 @@ from typing import Any, Literal
 
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
+from ..backends.registry import LOCAL_JUDGE, judge_apis, provider
+from .providers import check_api, check_base_url, check_options
 from ._base import Section, parse_literal
 from .reasoning_schema import ReasoningConfig
 
@@ -103,18 +105,16 @@ class MtbenchDatasetConfig(Section):
         return _fill(DATASET_DEFAULTS, value, info)
 
 
-JudgeApi = Literal["openai", "azure", "openai_compatible", "anthropic", "google", "cohere", "hf"]
-
-
 class JudgeConfig(Section):
     """``mtbench.judge`` (new): the backend that rates answers. Defaults are Neo's: OpenAI ``gpt-4``, temperature 0,
     2048 tokens. ``mtbench.use_azure: true`` turns ``api: openai`` into Azure OpenAI (``model`` is the deployment).
     ``openai_compatible`` is any server speaking OpenAI's API at ``base_url`` (vLLM, llama.cpp, SGLang, ...);
     ``anthropic``, ``google`` (Gemini) and ``cohere`` are those providers' APIs;
-    ``hf`` is a local Hugging Face model (``model`` is its folder or hub id), e.g. for a keyless demo.
+    ``hf`` is a local Hugging Face model (``model`` is its folder or hub id), e.g. for a keyless demo; ``mock``
+    rates by the rules in ``options`` (``backends.mock``). The names come from ``backends.registry``.
     """
 
-    api: JudgeApi = "openai"
+    api: str = "openai"
     model: str = "gpt-4"
     base_url: str | None = None
     api_key_env: str | None = None  # the environment variable holding the key (default: the provider's usual one)
@@ -124,17 +124,24 @@ class JudgeConfig(Section):
     max_retries: int = Field(16, ge=1)  # API calls per judgment before it fails (Neo: 16 tries, 10 s apart)
     timeout_s: float = Field(600.0, gt=0)  # seconds per judge request (the openai SDK's default, as on Neo)
     reasoning: ReasoningConfig = Field(default_factory=ReasoningConfig)  # a reasoning judge (o3, Claude thinking)
+    options: dict[str, Any] = Field(default_factory=dict)  # what the provider itself takes (`api: mock`'s rules)
 
     @field_validator("api", mode="before")
     @classmethod
-    def _aliases(cls, value: Any) -> Any:
-        return "openai_compatible" if value in ("openai-compatible", "vllm") else value
+    def _check_api(cls, value: Any) -> Any:
+        api = check_api(value, judge_apis())
+        return api if api == LOCAL_JUDGE else provider(api).name  # `vllm` is `openai_compatible`
 
     @model_validator(mode="after")
-    def _needs_base_url(self) -> JudgeConfig:
-        if self.api == "openai_compatible" and not self.base_url:
-            raise ValueError("api: openai_compatible needs base_url, the server's OpenAI URL (e.g. http://host:8000/v1)")
+    def _check_base_url(self) -> JudgeConfig:
+        check_base_url(self.api, self.base_url, "")
         return self
+
+    @field_validator("options")
+    @classmethod
+    def _check_options(cls, value: dict[str, Any], info: ValidationInfo) -> dict[str, Any]:
+        api = info.data.get("api")
+        return check_options(None if api == LOCAL_JUDGE else api, value)
 
 
 class MtbenchConfig(Section):

@@ -6,16 +6,17 @@ is strict and frozen (see ``_base.Section``). The ``mtbench`` section lives in `
 
 from __future__ import annotations
 
-import difflib
 import hashlib
 import json
 from pathlib import Path
-from typing import Any, Literal, get_args
+from typing import Any, Literal
 
 from pydantic import Field, PrivateAttr, ValidationInfo, field_validator, model_validator
 
 from ._base import Section
+from ..backends.registry import model_apis
 from .dtypes import torch_dtype_name
+from .providers import check_api, check_base_url, check_options
 from .reasoning_schema import ReasoningConfig
 from .mtbench_schema import (
     MtbenchConfig,
@@ -27,27 +28,12 @@ from .mtbench_schema import (
 )
 
 __all__ = [
-    "API_NAMES", "BLEND_TASKS", "BLEND_TASK_SWITCH", "LlmJpEvalConfig", "LlmJpEvalLangConfig", "ModelConfig",
+    "LlmJpEvalConfig", "LlmJpEvalLangConfig", "ModelConfig",
     "MtbenchConfig", "MtbenchDatasetConfig", "MtbenchDatasetLangConfig", "MtbenchLangConfig", "NewRunConfig",
     "OldRunConfig", "RunConfig", "Section", "WandbConfig", "parse_roles", "parse_token_ids",
 ]
 
-# Neo's names, then ours: Azure OpenAI, and any OpenAI-compatible server at model.base_url ("vllm" is an alias)
-ApiName = Literal[
-    "openai", "anthropic", "google", "cohere", "mistral", "amazon_bedrock", "azure", "openai-compatible", "vllm",
-]
-API_NAMES: tuple[str, ...] = get_args(ApiName)
 TorchDtype = Literal["bf16", "fp16", "fp32", "bfloat16", "float16", "float32", "auto"]
-BlendTask = Literal[
-    "jaster_ja_0_shot", "jaster_ja_4_shot", "jaster_en_0_shot", "jaster_en_4_shot", "mtbench_ja", "mtbench_en",
-]
-BLEND_TASKS: tuple[str, ...] = get_args(BlendTask)
-# blend task name -> the run_* switch of this run that produces it (Neo's blend_run.TASK_DICT, inverted)
-BLEND_TASK_SWITCH: dict[str, str] = {
-    "jaster_ja_0_shot": "run_llm_jp_eval_ja_0_shot", "jaster_ja_4_shot": "run_llm_jp_eval_ja_few_shots",
-    "jaster_en_0_shot": "run_llm_jp_eval_en_0_shot", "jaster_en_4_shot": "run_llm_jp_eval_en_few_shots",
-    "mtbench_ja": "run_mt_bench_ja", "mtbench_en": "run_mt_bench_en",
-}
 
 
 class WandbConfig(Section):
@@ -62,7 +48,7 @@ class WandbConfig(Section):
 class ModelConfig(Section):
     """``model``: a local Hugging Face model (``api: false``) or a hosted API."""
 
-    api: Literal[False] | ApiName = False
+    api: Literal[False] | str = False  # a provider of `backends.registry` (Neo's names, Azure, any OpenAI server)
     use_wandb_artifacts: bool = True
     artifacts_path: str = ""
     pretrained_model_name_or_path: str | None = None
@@ -79,28 +65,26 @@ class ModelConfig(Section):
     max_retries: int = Field(16, ge=1)
     timeout_s: float = Field(600.0, gt=0)
     reasoning: ReasoningConfig = Field(default_factory=ReasoningConfig)  # new: reasoning models
+    options: dict[str, Any] = Field(default_factory=dict)  # new: what the provider itself takes (`api: mock`'s rules)
 
     @field_validator("api", mode="before")
     @classmethod
     def _check_api(cls, value: Any) -> Any:
         if value == "anthoropic":  # Neo's template comment spells it so; Neo then ran the local path by mistake
             return "anthropic"
-        if value is False or (isinstance(value, str) and value in API_NAMES):
+        if value is False:
             return value
-        expected = "false (a local model) or one of " + ", ".join(API_NAMES)
-        if isinstance(value, str):
-            if value.lower() == "false":
-                raise ValueError(f"expected {expected}; write false without quotes")
-            close = difflib.get_close_matches(value.lower(), API_NAMES, n=1)
-            if close:
-                raise ValueError(f'expected {expected}; did you mean "{close[0]}"?')
-        raise ValueError(f"expected {expected}")
+        return check_api(value, model_apis(), "false (a local model) or one of ")
 
     @model_validator(mode="after")
-    def _needs_base_url(self) -> ModelConfig:
-        if self.api in ("openai-compatible", "vllm") and not self.base_url:
-            raise ValueError(f"api: {self.api} needs model.base_url, the server's OpenAI URL (e.g. http://host:8000/v1)")
+    def _check_base_url(self) -> ModelConfig:
+        check_base_url(self.api or None, self.base_url, "model.")
         return self
+
+    @field_validator("options")
+    @classmethod
+    def _check_options(cls, value: dict[str, Any], info: ValidationInfo) -> dict[str, Any]:
+        return check_options(info.data.get("api") or None, value)
 
     @field_validator("batch_size", mode="before")
     @classmethod
@@ -166,7 +150,7 @@ class OldRunConfig(Section):
     """One ``old_runs`` entry: the tasks to take over from a past run (a W&B run path, or a run directory)."""
 
     run_path: str
-    tasks: list[BlendTask]
+    tasks: list[str]  # blend task names (`jaster_ja_0_shot`, `mtbench_ja`): checked against the families' tasks
 
     @field_validator("tasks", mode="before")
     @classmethod
@@ -228,22 +212,6 @@ class RunConfig(Section):
     @classmethod
     def _no_old_runs(cls, value: Any) -> Any:
         return [] if value is None else value  # every entry commented out, as Neo's blend template invites
-
-    @field_validator("old_runs")
-    @classmethod
-    def _check_blend(cls, value: list[OldRunConfig], info: ValidationInfo) -> list[OldRunConfig]:
-        if not info.data.get("run_chain"):
-            return value  # Neo checks the blend tasks only when it blends (blend_run.py L153-159)
-        seen: set[str] = set()
-        for run in value:
-            for task in run.tasks:
-                if task in seen:
-                    raise ValueError(f"expected each task to be inherited once; {task} is listed twice")
-                seen.add(task)
-                switch = BLEND_TASK_SWITCH[task]
-                if info.data.get(switch):
-                    raise ValueError(f"expected {switch}: false when {task} is inherited with run_chain: true")
-        return value
 
     @property
     def source_path(self) -> Path | None:

@@ -15,7 +15,8 @@ import pytest
 from api_helpers import results
 from nejumi_plugin.backends.base import BackendError, Completion, GenerationRequest
 from nejumi_plugin.backends.base import cut_at_stop
-from nejumi_plugin.backends.openai_api import OpenAIBackend, OpenAISettings
+from nejumi_plugin.backends.api_common import ApiSettings
+from nejumi_plugin.backends.openai_api import OpenAIBackend
 
 SECRET = "sk-test-do-not-leak-0123456789"
 PROMPT = "### 指示:\n"
@@ -39,7 +40,7 @@ def served(openai_server: Any) -> Iterator[Callable[..., OpenAIBackend]]:
     backends: list[OpenAIBackend] = []
 
     def make(**kw: Any) -> OpenAIBackend:
-        settings = OpenAISettings(openai_server.model, provider="openai_compatible", base_url=openai_server.base_url,
+        settings = ApiSettings(openai_server.model, provider="openai_compatible", base_url=openai_server.base_url,
                                   max_retries=2, retry_wait_s=0.01, timeout_s=60, **kw)  # fmt: skip
         backends.append(OpenAIBackend(settings))
         return backends[-1]
@@ -103,7 +104,7 @@ def test_concurrent_requests_yield_every_index_once(served: Callable[..., OpenAI
 
 
 def test_unknown_model_is_rejected_at_once(openai_server: Any) -> None:
-    settings = OpenAISettings("no/such-model", provider="openai_compatible", base_url=openai_server.base_url,
+    settings = ApiSettings("no/such-model", provider="openai_compatible", base_url=openai_server.base_url,
                               max_retries=5, retry_wait_s=5)  # fmt: skip
     backend = OpenAIBackend(settings)
     expected = r"request 0 to openai_compatible model 'no/such-model' .* rejected: BadRequestError 400: .*no/such"
@@ -137,7 +138,7 @@ class FakeServer:
 
     def backend(self, **kw: Any) -> OpenAIBackend:
         kw = {"model": "gpt-4", "max_retries": 4, "retry_wait_s": 0.001, **kw}
-        return OpenAIBackend(OpenAISettings(**kw), http_client=httpx.Client(transport=httpx.MockTransport(self)))
+        return OpenAIBackend(ApiSettings(**kw), http_client=httpx.Client(transport=httpx.MockTransport(self)))
 
     def body(self, n: int = -1) -> dict[str, Any]:
         return json.loads(self.requests[n].content)
@@ -216,7 +217,7 @@ def test_connection_errors_are_retried(key: str) -> None:
             raise httpx.ConnectError("refused", request=request)
         return httpx.Response(200, json=chat_body())
 
-    backend = OpenAIBackend(OpenAISettings("gpt-4", retry_wait_s=0.001),
+    backend = OpenAIBackend(ApiSettings("gpt-4", retry_wait_s=0.001),
                             http_client=httpx.Client(transport=httpx.MockTransport(flaky)))  # fmt: skip
     assert run(backend, [CHAT])[0].text == "東京" and len(calls) == 3
 
@@ -247,7 +248,7 @@ def test_openai_compatible_sends_a_placeholder_key(monkeypatch: pytest.MonkeyPat
     assert str(server.requests[0].url) == "http://10.0.0.1:8000/v1/chat/completions"
     assert server.requests[0].headers["authorization"] == "Bearer EMPTY"
     with pytest.raises(BackendError, match="base_url"):
-        OpenAIBackend(OpenAISettings("m", provider="openai_compatible"))
+        OpenAIBackend(ApiSettings("m", provider="openai_compatible"))
 
 
 def test_azure_url_deployment_and_key(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -287,7 +288,7 @@ def test_requests_are_in_flight_together_up_to_the_limit() -> None:
 
     server = ScriptedJudge(delay_s=0.2)
     with serve(server) as url:
-        backend = OpenAIBackend(OpenAISettings("j", provider="openai_compatible", base_url=url, concurrency=3))
+        backend = OpenAIBackend(ApiSettings("j", provider="openai_compatible", base_url=url, concurrency=3))
         requests = [GenerationRequest("", 4, messages=(("user", f"[Instruction] q{i}"),)) for i in range(9)]
         out = run(backend, requests)
         backend.close()
@@ -296,7 +297,7 @@ def test_requests_are_in_flight_together_up_to_the_limit() -> None:
 
 
 def test_credentials_in_a_base_url_never_leave_it() -> None:
-    backend = OpenAIBackend(OpenAISettings("m", provider="openai_compatible", base_url="https://u:pw@h:8443/v1?key=k"))
+    backend = OpenAIBackend(ApiSettings("m", provider="openai_compatible", base_url="https://u:pw@h:8443/v1?key=k"))
     assert backend.identity()["base_url"] == "https://h:8443/v1"
     assert "pw" not in backend.where() and "key=k" not in backend.where()
 
@@ -306,7 +307,7 @@ def test_a_slow_server_times_out_and_is_retried() -> None:
 
     server = ScriptedJudge(delay_s=0.5)
     with serve(server) as url:
-        backend = OpenAIBackend(OpenAISettings("j", provider="openai_compatible", base_url=url, timeout_s=0.1,
+        backend = OpenAIBackend(ApiSettings("j", provider="openai_compatible", base_url=url, timeout_s=0.1,
                                                max_retries=2, retry_wait_s=0.001))  # fmt: skip
         error = results(backend, [GenerationRequest("", 4, messages=(("user", "[Instruction] q"),))])[0]
         backend.close()

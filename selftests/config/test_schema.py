@@ -12,7 +12,10 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from nejumi_plugin.config import RunConfig
-from nejumi_plugin.config.schema import API_NAMES, BLEND_TASKS, parse_roles, parse_token_ids
+from nejumi_plugin.backends.registry import model_apis
+from nejumi_plugin.blend import blend_tasks
+from nejumi_plugin.config.schema import parse_roles, parse_token_ids
+from nejumi_plugin.registry import builtin_families
 
 ROOT = Path(__file__).resolve().parents[2]
 NEO_TEMPLATE = ROOT / "selftests" / "fixtures" / "neo_config_template.yaml"
@@ -40,6 +43,8 @@ NEW_KEYS = {
     "mtbench.judge.dtype": "bfloat16",
     "mtbench.judge.max_retries": 16,
     "mtbench.judge.timeout_s": 600.0,
+    "model.options": {},
+    "mtbench.judge.options": {},
     "model.reasoning.mode": "auto",
     "model.reasoning.effort": None,
     "model.reasoning.budget_tokens": 4096,
@@ -151,7 +156,7 @@ def test_literal_parsing_never_executes(tmp_path: Path, monkeypatch: pytest.Monk
         parse_roles("(" + "'a', " * 500 + ")")
 
 
-@pytest.mark.parametrize("api", [False, *API_NAMES])
+@pytest.mark.parametrize("api", [False, *model_apis()])
 def test_api_values(api: Any) -> None:
     model = {"api": api, "base_url": "http://127.0.0.1:8000/v1"}
     assert RunConfig.model_validate({"model": model}).model.api == api
@@ -222,7 +227,7 @@ def test_neo_blend_config_validates() -> None:
     config = RunConfig.model_validate(yaml.safe_load(NEO_BLEND_TEMPLATE))
     assert config.new_run is not None and config.new_run.project == "your/WANDB/project"
     assert config.old_runs[0].run_path == "your/WANDB/run_path"
-    assert tuple(config.old_runs[0].tasks) == BLEND_TASKS
+    assert tuple(config.old_runs[0].tasks) == tuple(blend_tasks(builtin_families(), config))
 
 
 def test_commented_out_blend_lists_mean_empty() -> None:
@@ -230,17 +235,6 @@ def test_commented_out_blend_lists_mean_empty() -> None:
     assert config.old_runs == []
     config = RunConfig.model_validate({"old_runs": [{"run_path": "e/p/r", "tasks": None}]})
     assert config.old_runs[0].tasks == []
-
-
-def test_run_chain_requires_inherited_tasks_switched_off() -> None:
-    blend = {"run_chain": True, "old_runs": [{"run_path": "e/p/r", "tasks": ["mtbench_ja"]}]}
-    with pytest.raises(ValidationError, match="expected run_mt_bench_ja: false"):
-        RunConfig.model_validate(blend)
-    assert RunConfig.model_validate({**blend, "run_mt_bench_ja": False}).old_runs[0].tasks == ["mtbench_ja"]
-    twice = {"run_chain": True, "run_mt_bench_ja": False,
-             "old_runs": [{"run_path": "e/p/r", "tasks": ["mtbench_ja"]}, {"run_path": "e/p/s", "tasks": ["mtbench_ja"]}]}
-    with pytest.raises(ValidationError, match="listed twice"):
-        RunConfig.model_validate(twice)
 
 
 def test_the_public_dict_has_no_credentials_and_its_hash_does_not_depend_on_them() -> None:

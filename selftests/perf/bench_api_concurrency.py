@@ -15,7 +15,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from nejumi_plugin.backends.base import GenerationRequest  # noqa: E402
-from nejumi_plugin.backends.openai_api import OpenAIBackend, OpenAISettings  # noqa: E402
+from nejumi_plugin.backends.api_common import ApiSettings  # noqa: E402
+from nejumi_plugin.backends.openai_api import OpenAIBackend  # noqa: E402
 from scripted_judge import ScriptedJudge, serve  # noqa: E402
 
 
@@ -30,7 +31,7 @@ def main() -> None:
     for limit in args.limits:
         server = ScriptedJudge(delay_s=args.delay)
         with serve(server) as url:
-            backend = OpenAIBackend(OpenAISettings("bench", provider="openai_compatible", base_url=url,
+            backend = OpenAIBackend(ApiSettings("bench", provider="openai_compatible", base_url=url,
                                                    concurrency=limit))  # fmt: skip
             started = time.perf_counter()
             done = sum(1 for _ in backend.generate(requests))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from ...benchmark import benchmark
+from ...items import benchmark
 from .datasets import get_spec
 
 

@@ -34,7 +34,9 @@ def task_of(setting: JasterSetting) -> Task:
               *((radar,) if radar else ()))  # fmt: skip
     blend = f"jaster_{setting.language}_{setting.shots}_shot"
     title = f"jaster {setting.suffix}"
-    return Task(FAMILY, setting.task, setting.task, tables, blend, radar, headline=HEADLINE, title=title)
+    switch = f"run_llm_jp_eval_{setting.language}_{'0_shot' if setting.shots == 0 else 'few_shots'}"
+    return Task(FAMILY, setting.task, setting.task, tables, blend, radar, headline=HEADLINE, title=title,
+                switch=switch)
 
 
 def settings_in(tables: Iterable[str]) -> list[JasterSetting]:

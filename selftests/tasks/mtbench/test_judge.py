@@ -11,7 +11,7 @@ from nejumi_plugin.engine import Engine
 from nejumi_plugin.store import CallStore
 from nejumi_plugin.tasks.mtbench.data import MtbenchData, load_mtbench
 from nejumi_plugin.tasks.mtbench.judge import JudgeSettings, judge_all, make_matches
-from scripted_backend import ScriptedBackend
+from nejumi_plugin.backends.mock import MockBackend
 
 DEMO = Path(__file__).resolve().parents[3] / "nejumi_plugin" / "demo_data" / "mtbench"
 JA_SENTENCE = (
@@ -109,8 +109,8 @@ def test_multi_turn_prompts_are_sent_byte_for_byte(language: str) -> None:
     assert sent(language, math_id, 2).messages == (("system", system), ("user", user))
 
 
-def judge_setup(tmp_path: Path, reply) -> tuple[ScriptedBackend, Engine, dict]:
-    backend = ScriptedBackend(reply)
+def judge_setup(tmp_path: Path, reply) -> tuple[MockBackend, Engine, dict]:
+    backend = MockBackend(reply=reply)
     engine = Engine(backend, CallStore(tmp_path / "calls.sqlite"))
     d = data("en")
     matches = {f"{q.question_id}/{m.turn}": m for q in d.questions[:2] for m in make_matches(d, q, ("a", "b"))}

@@ -14,7 +14,7 @@ from nejumi_plugin.tasks.mtbench.conversation import CustomTemplate, TokenizerTe
 from nejumi_plugin.tasks.mtbench.data import load_mtbench
 from nejumi_plugin.tasks.mtbench.judge import JudgeSettings
 from nejumi_plugin.tasks.mtbench.runner import OUTPUT_COLUMNS, MtbenchOptions, MtbenchRunner, QuestionError
-from scripted_backend import ScriptedBackend
+from nejumi_plugin.backends.mock import MockBackend
 
 DEMO = Path(__file__).resolve().parents[3] / "nejumi_plugin" / "demo_data" / "mtbench" / "ja"
 TEMPLATE = CustomTemplate("SYS", ("指示", "応答"), "\n### ", "###", (2,), ": ", ": ")
@@ -27,7 +27,7 @@ def turn_of(request: GenerationRequest) -> int:
 
 def make_runner(tmp_path: Path, answer, judge=lambda r: "Rating: [[7]]", api: bool = False, template=TEMPLATE):
     data = load_mtbench("ja", DEMO, DEMO, DEMO, "gpt-4")
-    answerer, judge_backend = ScriptedBackend(answer, "model"), ScriptedBackend(judge, "judge")
+    answerer, judge_backend = MockBackend(reply=answer, name="model"), MockBackend(reply=judge, name="judge")
     calls = CallStore(tmp_path / "calls.sqlite")
     options = MtbenchOptions("ja", "org/model", template, api, 0.1, 32, JudgeSettings())
     runner = MtbenchRunner(data, Engine(answerer, calls), Engine(judge_backend, calls), options)
