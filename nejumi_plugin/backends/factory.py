@@ -69,6 +69,7 @@ def hf_settings(cfg: RunConfig, path: str, dtype: str) -> HFSettings:
         load_in_4bit=m.load_in_4bit,
         batch_size=m.batch_size,
         threads=_threads(),
+        prefix_reuse=m.prefix_reuse,
     )
 
 

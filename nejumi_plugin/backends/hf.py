@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from .base import BackendError, Completion, GenerationRequest
+from .hf_timing import DecodeTiming
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +34,7 @@ class HFSettings:
     load_in_4bit: bool = False
     batch_size: int | str = "auto"  # or "auto": the largest batch that fits, halved on out-of-memory
     threads: int | None = None  # torch CPU threads (set per xdist worker so workers do not oversubscribe)
+    prefix_reuse: bool = True  # prefill each prompt prefix that rows of a batch share once (see hf_prefix)
 
 
 def _fingerprint(path: str) -> str | None:
@@ -58,8 +60,20 @@ class HFBackend:
         self._load_error: BackendError | None = None
         self.load_s = 0.0  # seconds spent loading the model (the engine reports it as its own phase)
         self._fits: int | None = None  # the batch size that fitted after an out-of-memory halving
+        self.timing = DecodeTiming()  # prefill and decode seconds over every batch (the engine reports them)
+
+    @property
+    def prefill_s(self) -> float:
+        return self.timing.prefill_s
+
+    @property
+    def decode_s(self) -> float:
+        return self.timing.decode_s
 
     def identity(self) -> dict[str, Any]:
+        """The cache-key part. `prefix_reuse` is not in it: it changes how the prompts' forward pass is computed,
+        not its tokens, positions or masks, and the greedy tokens are the same with and without it (selftests and
+        bench/bench_throughput.py compare every prompt; see hf_prefix for why only float rounding differs)."""
         s = self.settings
         return {
             "backend": "hf",
@@ -210,7 +224,7 @@ class HFBackend:
             budgets = [requests[i].max_new_tokens for i in indices]
             rows = greedy_decode(
                 model, enc["input_ids"], enc["attention_mask"], budgets, self._end_ids(request),
-                stopped, choose,
+                stopped, choose, share_prefixes=self.settings.prefix_reuse, timing=self.timing,
             )
             for row, ids, reason in rows:
                 text = tok.decode(ids, skip_special_tokens=True)
