@@ -20,8 +20,9 @@ CHAT_TEMPLATE = (  # so chat requests (an MT-Bench judge, `conv_template: tokeni
 )
 
 
-def build_tiny_model(out: Path, seed: int = 0) -> Path:
-    """Build and `save_pretrained` the model into `out`; returns `out`."""
+def build_tiny_model(out: Path, seed: int = 0, init_std: float = 0.02) -> Path:
+    """Build and `save_pretrained` the model into `out`; returns `out`. A larger `init_std` makes a model whose
+    continuations depend on more of the prompt than its last tokens."""
     import torch
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
     from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
@@ -47,6 +48,7 @@ def build_tiny_model(out: Path, seed: int = 0) -> Path:
         vocab_size=len(tok), hidden_size=64, intermediate_size=128, num_hidden_layers=2, num_attention_heads=4,
         num_key_value_heads=2, max_position_embeddings=4096, bos_token_id=tok.bos_token_id,
         eos_token_id=tok.eos_token_id, pad_token_id=tok.pad_token_id, tie_word_embeddings=False,
+        initializer_range=init_std,
     )  # fmt: skip
     torch.manual_seed(seed)
     model = LlamaForCausalLM(cfg)

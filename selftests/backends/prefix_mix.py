@@ -13,7 +13,9 @@ from nejumi_plugin.tasks.jaster.datasets import get_spec
 from nejumi_plugin.tasks.jaster.runner import JasterOptions, JasterRunner
 
 
-def jaster_requests(test_dir: Path, shots: tuple[int, ...] = (0, 4)) -> list[GenerationRequest]:
+def jaster_requests(
+    test_dir: Path, shots: tuple[int, ...] = (0, 4), languages: tuple[str, ...] = ("ja", "en")
+) -> list[GenerationRequest]:
     layout = JasterLayout(test_dir)
     runner = JasterRunner(layout, cast(Any, None), JasterOptions("run", "model", {}))  # request() needs no engine
     requests = []
@@ -21,6 +23,8 @@ def jaster_requests(test_dir: Path, shots: tuple[int, ...] = (0, 4)) -> list[Gen
         try:
             spec = get_spec(path.stem)
         except KeyError:  # e.g. mmluen.json, the subjects in one file (Neo reads the per-subject ones)
+            continue
+        if spec.language not in languages:
             continue
         for n in shots:
             for split in ("test", "dev"):
@@ -30,6 +34,6 @@ def jaster_requests(test_dir: Path, shots: tuple[int, ...] = (0, 4)) -> list[Gen
     return requests
 
 
-def jaster_prompts(test_dir: Path) -> tuple[list[str], list[int]]:
-    requests = jaster_requests(test_dir)
+def jaster_prompts(test_dir: Path, **which: Any) -> tuple[list[str], list[int]]:
+    requests = jaster_requests(test_dir, **which)
     return [r.prompt for r in requests], [r.max_new_tokens for r in requests]
