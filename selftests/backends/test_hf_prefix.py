@@ -17,8 +17,9 @@ from nejumi_plugin.backends.hf_prefix import PrefillPlan, common_prefix, plan_pr
 
 from prefix_mix import jaster_prompts, jaster_requests
 from test_hf import PROMPTS
-from tiny_model import build_tiny_model
+from tiny_model import build_tiny_model, build_tokenizer
 
+DEMO_TEST = Path(__file__).resolve().parents[2] / "nejumi_plugin" / "demo_data" / "jaster" / "1.2.6" / "evaluation" / "test"
 SHOT = list(range(100, 180))  # an 80-token "instruction and examples" every row of a dataset starts with
 
 
@@ -87,10 +88,9 @@ def test_every_plan_is_one_shared_prefill_can_run_and_cheaper_than_a_plain_one(
 def build_tiny_gemma(out: Path) -> Path:
     """A 4-layer Gemma-3 (3 sliding-window layers of 32 tokens, 1 full) with the tiny model's tokenizer."""
     import torch
-    from transformers import AutoTokenizer, Gemma3ForCausalLM, Gemma3TextConfig
+    from transformers import Gemma3ForCausalLM, Gemma3TextConfig
 
-    build_tiny_model(out / "tok")
-    tok = AutoTokenizer.from_pretrained(out / "tok")
+    tok = build_tokenizer()
     cfg = Gemma3TextConfig(
         vocab_size=len(tok), hidden_size=64, intermediate_size=128, num_hidden_layers=4, num_attention_heads=4,
         num_key_value_heads=1, head_dim=16, sliding_window=32, max_position_embeddings=4096,
@@ -261,3 +261,16 @@ def test_out_of_memory_in_a_shared_prefill_halves_the_batch_and_changes_nothing(
     on = hf(llama_dir, True)
     assert completions(on, requests) == expected
     assert sizes[:4] == [AUTO_MAX_BATCH, 32, 16, 8] and max(sizes[4:]) <= 8 and on._fits == 8
+
+
+@pytest.mark.slow
+def test_gemma_answers_every_demo_prompt_the_same_with_and_without_reuse() -> None:
+    """The real model on the demo's whole jaster mix (the vendored excerpt: ja and en, 0- and 4-shot, test and dev
+    items; 356 prompts, each dataset's own budget, the blank-line stop), batches of 24 as the demo runs them."""
+    from nejumi_plugin.models.embedded import resolve_model_path
+
+    path = Path(resolve_model_path("embedded:gemma-3-270m"))
+    requests = jaster_requests(DEMO_TEST)
+    on, off = hf(path, True, 24), hf(path, False, 24)
+    assert len(requests) == 356 and completions(on, requests) == completions(off, requests)
+    assert on.timing.prefilled_tokens < off.timing.prefilled_tokens / 2
