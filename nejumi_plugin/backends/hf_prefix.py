@@ -18,6 +18,7 @@ the same unless two logits tie that closely; the selftests and the bench compare
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -131,13 +132,14 @@ def shared_prefill(
     starts = [max(0, cut - layer.sliding_window + 1) if layer.is_sliding else 0 for layer in cache.layers]
     keys: list[torch.Tensor] = []
     values: list[torch.Tensor] = []
+    body = _decoder(model, cache_arg)  # a prefix run needs no logits: the LM head (Gemma-3: 262k rows) is skipped
     for group in plan.groups:
         if group.length == 0:
             continue
         first, span = group.rows[0], slice(pads[group.rows[0]], pads[group.rows[0]] + group.length)
         run = DynamicCache()  # plain layers: every token of the prefix is kept, sliding-window layers' too
-        model(input_ids=input_ids[first : first + 1, span], position_ids=position_ids[first : first + 1, span],
-              use_cache=True, **{cache_arg: run}, **extra)  # fmt: skip
+        body(input_ids=input_ids[first : first + 1, span], position_ids=position_ids[first : first + 1, span],
+             use_cache=True, **{cache_arg: run}, **(extra if body is model else {}))  # fmt: skip
         if len(run.layers) != len(cache.layers):
             raise Unshareable(f"{len(run.layers)} layers cached of {len(cache.layers)}")
         if not keys:
@@ -159,3 +161,9 @@ def shared_prefill(
     del keys, values
     return model(input_ids=input_ids[:, cut:], attention_mask=attention_mask, position_ids=position_ids[:, cut:],
                  use_cache=True, **{cache_arg: cache}, **extra)  # fmt: skip
+
+
+def _decoder(model: Any, cache_arg: str) -> Any:
+    """The model without its LM head when it has one that takes the cache the same way, else the model."""
+    body = model.get_decoder() if hasattr(model, "get_decoder") else None
+    return body if body is not None and cache_arg in inspect.signature(body.forward).parameters else model
