@@ -21,6 +21,8 @@ class EngineStats:
     output_tokens: int = 0
     seconds: float = 0.0  # waiting for the backend to generate (its model's loading excluded)
     load_s: float = 0.0  # loading the backend's model (a local model loads at its first generation)
+    prefill_s: float = 0.0  # of `seconds`, a local model's forward passes over the prompts
+    decode_s: float = 0.0  # of `seconds`, its token-by-token decoding
 
 
 @dataclass
@@ -60,6 +62,7 @@ class Engine:
         order = list(unique)
         batch = [requests[unique[key][0]] for key in order]
         loaded_before, started = getattr(self.backend, "load_s", 0.0), time.perf_counter()
+        parts_before = _parts(self.backend)
         taken: set[int] = set()
 
         def take(index: int, completion: Completion | BackendError) -> None:
@@ -101,11 +104,19 @@ class Engine:
             loading = getattr(self.backend, "load_s", 0.0) - loaded_before
             self.stats.load_s += loading
             self.stats.seconds += time.perf_counter() - started - loading
+            prefill, decode = _parts(self.backend)
+            self.stats.prefill_s += prefill - parts_before[0]
+            self.stats.decode_s += decode - parts_before[1]
         return results
 
     def close(self) -> None:
         self.backend.close()
         self.calls.close()
+
+
+def _parts(backend: Backend) -> tuple[float, float]:
+    """A local backend's prefill and decode seconds so far (API backends have neither)."""
+    return getattr(backend, "prefill_s", 0.0), getattr(backend, "decode_s", 0.0)
 
 
 def _stopped(arrivals: Iterator[tuple[int, Completion | BackendError]]) -> Iterator[tuple[int, Completion | BackendError]]:

@@ -20,6 +20,7 @@ from .engine import Engine
 RUNS_LOG = "runs.jsonl"
 COUNTS = ("made", "served", "failed", "output_tokens")
 PHASES = ("load", "generate", "judge", "score", "report")
+GENERATE_PARTS = ("prefill", "decode")  # of `generate`, a local model's (recorded apart: `phases_s` adds up)
 
 CallCounts = dict[str, dict[str, int]]  # role ("model", "judge") -> {"made", "served", "failed", "output_tokens"}
 
@@ -60,28 +61,33 @@ def add_counts(total: CallCounts, more: Mapping[str, Mapping[str, int]]) -> Call
 
 def phase_seconds(engines: Iterable[tuple[str, Engine]], items_s: float, resolve_s: float = 0.0) -> dict[str, float]:
     """Where one process's time went: loading models (finding them too: `resolve_s`, e.g. converting the embedded
-    model), generating answers, judging, and scoring (the items' time that was not spent on those)."""
-    phases = dict.fromkeys(PHASES, 0.0)
+    model), generating answers (prefill and decode apart, for a local model), judging, and scoring (the items' time
+    that was not spent on those)."""
+    phases = dict.fromkeys(PHASES + GENERATE_PARTS, 0.0)
     phases["load"] = resolve_s
     waited = resolve_s
     for role, engine in _distinct(engines):
         s = engine.stats
         phases["load"] += s.load_s
         phases["judge" if role == "judge" else "generate"] += s.seconds
+        if role != "judge":
+            phases["prefill"] += s.prefill_s
+            phases["decode"] += s.decode_s
         waited += s.load_s + s.seconds
     phases["score"] = max(0.0, items_s - waited)
     return phases
 
 
 def add_phases(total: dict[str, float], more: Mapping[str, float]) -> dict[str, float]:
-    for name in PHASES:
+    for name in PHASES + GENERATE_PARTS:
         total[name] = total.get(name, 0.0) + float(more.get(name, 0.0))
     return total
 
 
 def throughput(calls: CallCounts, phases: Mapping[str, float], samples: int, wall_s: float) -> dict[str, Any]:
     """The invocation's throughput record: tokens the evaluated model generated, samples scored, seconds per
-    phase (summed over xdist workers) and rates."""
+    phase (summed over xdist workers), how much of `generate` a local model spent in prefill and in decoding,
+    and rates."""
     tokens = calls.get("model", {}).get("output_tokens", 0)
     generate = phases.get("generate", 0.0)
     return {
@@ -89,6 +95,7 @@ def throughput(calls: CallCounts, phases: Mapping[str, float], samples: int, wal
         "samples": samples,
         "wall_s": round(wall_s, 3),
         "phases_s": {name: round(phases.get(name, 0.0), 3) for name in PHASES},
+        "generate_parts_s": {name: round(phases.get(name, 0.0), 3) for name in GENERATE_PARTS},
         "tokens_per_s": round(tokens / generate, 2) if generate > 0 else None,
         "samples_per_s": round(samples / wall_s, 3) if wall_s > 0 else None,
     }

@@ -20,11 +20,11 @@ CHAT_TEMPLATE = (  # so chat requests (an MT-Bench judge, `conv_template: tokeni
 )
 
 
-def build_tiny_model(out: Path, seed: int = 0) -> Path:
-    """Build and `save_pretrained` the model into `out`; returns `out`."""
-    import torch
+def build_tokenizer(eos: bool = True):  # type: ignore[no-untyped-def]
+    """A 600-token byte-level BPE trained on CORPUS, with BOS (added when special tokens are asked for), pad and
+    the chat template; without `eos`, no end-of-sequence token (generation always runs to its budget)."""
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
-    from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
+    from transformers import PreTrainedTokenizerFast
 
     tk = Tokenizer(models.BPE(unk_token=None))
     tk.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
@@ -39,14 +39,24 @@ def build_tiny_model(out: Path, seed: int = 0) -> Path:
     tk.post_processor = processors.TemplateProcessing(  # BOS like real tokenizers, when special tokens are asked for
         single="<s> $A", special_tokens=[("<s>", tk.token_to_id("<s>"))]
     )
-    tok = PreTrainedTokenizerFast(
-        tokenizer_object=tk, bos_token="<s>", eos_token="</s>", pad_token="<pad>", unk_token="<unk>",
+    return PreTrainedTokenizerFast(
+        tokenizer_object=tk, bos_token="<s>", eos_token="</s>" if eos else None, pad_token="<pad>", unk_token="<unk>",
         padding_side="left", chat_template=CHAT_TEMPLATE,
     )  # fmt: skip
+
+
+def build_tiny_model(out: Path, seed: int = 0, init_std: float = 0.02) -> Path:
+    """Build and `save_pretrained` the model into `out`; returns `out`. A larger `init_std` makes a model whose
+    continuations depend on more of the prompt than its last tokens."""
+    import torch
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    tok = build_tokenizer()
     cfg = LlamaConfig(
         vocab_size=len(tok), hidden_size=64, intermediate_size=128, num_hidden_layers=2, num_attention_heads=4,
         num_key_value_heads=2, max_position_embeddings=4096, bos_token_id=tok.bos_token_id,
         eos_token_id=tok.eos_token_id, pad_token_id=tok.pad_token_id, tie_word_embeddings=False,
+        initializer_range=init_std,
     )  # fmt: skip
     torch.manual_seed(seed)
     model = LlamaForCausalLM(cfg)

@@ -37,6 +37,7 @@ def hf_settings(cfg: RunConfig, path: str, dtype: str, placement: Placement | No
         load_in_4bit=m.load_in_4bit,
         batch_size=m.batch_size,
         threads=_threads(),
+        prefix_reuse=m.prefix_reuse,
     )
 
 

@@ -16,6 +16,7 @@ from ..config.dtypes import torch_dtype_name
 from .thinking import completion, take_apart
 from .base import BackendError, Completion, GenerationRequest
 from .fingerprint import fingerprint
+from .hf_timing import DecodeTiming
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +37,7 @@ class HFSettings:
     load_in_4bit: bool = False
     batch_size: int | str = "auto"  # or "auto": the largest batch that fits, halved on out-of-memory
     threads: int | None = None  # torch CPU threads (set per xdist worker so workers do not oversubscribe)
+    prefix_reuse: bool = True  # prefill each prompt prefix that rows of a batch share once (see hf_prefix)
 
 
 def chat_template_of(path: str) -> str | None:
@@ -68,6 +70,7 @@ class HFBackend:
         self.load_s = 0.0  # seconds spent loading the model (the engine reports it as its own phase)
         self._fits: int | None = None  # the batch size that fitted after an out-of-memory halving
         self._fingerprint_value: tuple[str | None] | None = None
+        self.timing = DecodeTiming()  # prefill and decode seconds over every batch (the engine reports them)
 
     def _fingerprint(self) -> str | None:
         """The model folder's content hash, computed once per backend (see `fingerprint`)."""
@@ -77,7 +80,18 @@ class HFBackend:
             self._fingerprint_value = (fingerprint(Path(self.settings.path), model_cache_dir()),)
         return self._fingerprint_value[0]
 
+    @property
+    def prefill_s(self) -> float:
+        return self.timing.prefill_s
+
+    @property
+    def decode_s(self) -> float:
+        return self.timing.decode_s
+
     def identity(self) -> dict[str, Any]:
+        """The cache-key part. `prefix_reuse` is not in it: it changes how the prompts' forward pass is computed,
+        not its tokens, positions or masks, and the greedy tokens are the same with and without it (selftests and
+        bench/bench_throughput.py compare every prompt; see hf_prefix for why only float rounding differs)."""
         s = self.settings
         return {
             "backend": "hf",
@@ -231,7 +245,7 @@ class HFBackend:
             budgets = [requests[i].total_tokens for i in indices]
             rows = greedy_decode(
                 model, enc["input_ids"], enc["attention_mask"], budgets, self._end_ids(request),
-                stopped, choose,
+                stopped, choose, share_prefixes=self.settings.prefix_reuse, timing=self.timing,
             )
             for row, ids, reason in rows:
                 text = tok.decode(ids, skip_special_tokens=True)

@@ -5,16 +5,21 @@
 yielded at once and dropped from the batch and the KV cache (see MIN_SHRUNK_BATCH), and the rest go on. Each step
 is the same forward pass as `generate`'s (same positions, same cache, argmax), so the tokens are those of greedy
 `generate`. Stop strings are looked for in the generated text only — never across the prompt boundary, which
-`generate(stop_strings=...)` does.
+`generate(stop_strings=...)` does. With `share_prefixes`, the prefill computes each prompt prefix that rows share
+once (see hf_prefix); the decoding after it is the same.
 """
 
 from __future__ import annotations
 
 import inspect
+import time
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import torch
+
+from .hf_prefix import Unshareable, plan_prefill, run_cost_for, shared_prefill
+from .hf_timing import DecodeTiming
 
 StopCheck = Callable[[list[int]], bool]
 Chooser = Callable[[torch.Tensor], torch.Tensor]  # last-position logits (rows x vocab) -> the next token of each row
@@ -36,10 +41,13 @@ def greedy_decode(
     eos_token_ids: Sequence[int],
     stopped: StopCheck | None = None,
     choose: Chooser | None = None,
+    share_prefixes: bool = False,
+    timing: DecodeTiming | None = None,
 ) -> Iterator[tuple[int, list[int], str]]:
     """Yield each row as it finishes: its index, its generated token ids (EOS excluded) and why it ended
     ("eos", "stop" or "length"). `max_new_tokens` is one budget for all rows or one per row (rows of different
-    datasets share a batch and each stops at its own). `choose` picks the next tokens (default: argmax, greedy)."""
+    datasets share a batch and each stops at its own). `choose` picks the next tokens (default: argmax, greedy).
+    `share_prefixes`: prefill each prompt prefix rows share once (hf_prefix). `timing` adds up where time went."""
     eos = set(eos_token_ids)
     n = input_ids.shape[0]
     budgets = [max_new_tokens] * n if isinstance(max_new_tokens, int) else list(max_new_tokens)
@@ -51,26 +59,32 @@ def greedy_decode(
     params = inspect.signature(model.forward).parameters
     extra = {"logits_to_keep": 1} if "logits_to_keep" in params else {}
     cache_arg = "cache" if "cache" in params else "past_key_values"  # transformers >= 5.2x renamed it
+    timing = timing if timing is not None else DecodeTiming()
+    started = time.perf_counter()
     with torch.inference_mode():
-        out = model(input_ids=input_ids, attention_mask=mask, position_ids=positions, use_cache=True, **extra)
+        out = _prefill(model, input_ids, mask, positions, cache_arg, extra, share_prefixes, timing)
         cache, next_pos = getattr(out, cache_arg), positions[:, -1] + 1
+        clock = time.perf_counter()
+        timing.prefill_s += clock - started
         for _ in range(max(budgets, default=0)):
             logits = out.logits[:, -1, :]
             chosen = choose(logits) if choose is not None else logits.argmax(dim=-1)
+            done: list[tuple[int, list[int], str]] = []
             for row, token in zip(rows, chosen.tolist()):
                 if row in finished:
                     continue  # a passenger: see MIN_SHRUNK_BATCH
                 if token in eos:
-                    finished.add(row)
-                    yield row, tokens[row], "eos"
+                    done.append((row, tokens[row], "eos"))
                     continue
                 tokens[row].append(token)
                 if stopped is not None and stopped(tokens[row]):
-                    finished.add(row)
-                    yield row, tokens[row], "stop"
+                    done.append((row, tokens[row], "stop"))
                 elif len(tokens[row]) >= budgets[row]:
-                    finished.add(row)
-                    yield row, tokens[row], "length"
+                    done.append((row, tokens[row], "length"))
+            finished.update(row for row, _, _ in done)
+            timing.decode_s += time.perf_counter() - clock
+            yield from done  # the caller's time with a finished row is not decoding time
+            clock = time.perf_counter()
             keep = _slots_to_keep(rows, finished)
             if not keep:
                 return
@@ -88,6 +102,41 @@ def greedy_decode(
                 **{cache_arg: cache},
             )
             next_pos = next_pos + 1
+
+
+def _prefill(
+    model: Any,
+    input_ids: torch.Tensor,
+    mask: torch.Tensor,
+    positions: torch.Tensor,
+    cache_arg: str,
+    extra: dict[str, Any],
+    share_prefixes: bool,
+    timing: DecodeTiming,
+) -> Any:
+    """The prompts' forward pass: plain, or with shared prefixes computed once where a plan says it is cheaper."""
+    n, total = input_ids.shape
+    timing.prompt_tokens += int(mask.sum())
+    plan = None
+    if share_prefixes and n > 1 and _left_padded(mask):
+        pads = (total - mask.sum(dim=-1)).tolist()
+        plan = plan_prefill([ids[pad:] for ids, pad in zip(input_ids.tolist(), pads)], run_cost_for(input_ids.device))
+    if plan is not None:
+        try:
+            out = shared_prefill(model, input_ids, mask, positions, plan, cache_arg, extra)
+        except Unshareable:
+            pass
+        else:
+            timing.prefilled_tokens += plan.tokens
+            timing.shared_batches += 1
+            return out
+    timing.prefilled_tokens += n * total
+    return model(input_ids=input_ids, attention_mask=mask, position_ids=positions, use_cache=True, **extra)
+
+
+def _left_padded(mask: torch.Tensor) -> bool:
+    """Each row's padding (if any) is all in front of its tokens."""
+    return bool((mask[:, 1:] >= mask[:, :-1]).all())
 
 
 def _slots_to_keep(rows: list[int], finished: set[int]) -> list[int]:

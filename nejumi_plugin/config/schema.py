@@ -57,6 +57,7 @@ class ModelConfig(Section):
     load_in_4bit: bool = False
     trust_remote_code: bool = False  # new (Neo injected True)
     batch_size: int | Literal["auto"] = "auto"  # new: "auto" = the largest batch that fits (halved on OOM)
+    prefix_reuse: bool = True  # new: prefill a prompt prefix that rows of a batch share once (same greedy tokens)
     # new, for model.api: the server (openai-compatible, a proxy, Azure's endpoint), the key's environment variable
     # (default: the provider's usual one), requests in flight, attempts per request, seconds per request
     base_url: str | None = None

@@ -24,6 +24,7 @@ NEW_KEYS = {
     "wandb.mode": "online",
     "model.trust_remote_code": False,
     "model.batch_size": "auto",
+    "model.prefix_reuse": True,
     "llm_jp_eval.add_special_tokens": False,
     "llm_jp_eval.stop_at_blank_line": True,
     "llm_jp_eval.api_max_tokens": None,
