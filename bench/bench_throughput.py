@@ -11,9 +11,9 @@ Methods (all greedy, fp32, CPU, max_new_tokens = the dataset's output_length, pr
   bstop  b with `stop_strings=["\\n\\n"]` (Neo scores only the text before the first blank line).
   h      the harness's own backend (HFBackend.generate) in this process, its model loaded outside the timing: c
          without pytest, startup and model load, so c - h is the harness's overhead and h / bstop its decoding.
-  c      `python -m pytest benchmarks …` in a subprocess on a trimmed copy of the data (first N test items of each
-         dataset, testmode false, dev items deselected with -k), wall time taken from outside (startup, imports,
-         model load and writing the run included).
+  c      `python -m pytest benchmarks …` in a subprocess on a copy of the data (testmode false, the first N test
+         items of each dataset selected with -k), wall time taken from outside (startup, imports, model load and
+         writing the run included).
 h and c run twice: with prefix reuse (`model.prefix_reuse`, the default: a prompt prefix the rows of a batch share
 is prefilled once) and without. Prefill and decode seconds are measured apart: b's forward passes over more than
 one token vs the rest of `generate`; h's and c's by the backend (c's from its runs.jsonl throughput record).
@@ -62,7 +62,6 @@ from nejumi_plugin.tasks.jaster.datasets import ALL_EN, ALL_JA, get_spec
 from nejumi_plugin.tasks.jaster.postprocess import clean_prediction
 from nejumi_plugin.tasks.jaster.prompts import build_template, render
 
-FULL_DATA = REPO.parent / "shared" / "data" / "jaster" / "1.2.6" / "evaluation" / "test"
 DEMO_DATA = REPO / "nejumi_plugin" / "demo_data" / "jaster" / "1.2.6" / "evaluation" / "test"
 DATASETS = "jnli,jemhopqa,niilc,jsquad,jcommonsenseqa,wiki_ner"  # NLI, QA (short and long), RC, MC, FA
 RUN = "bench"
@@ -217,12 +216,14 @@ def run_backend(path: str, items: list[Item], batch: int | str, reuse: bool = Tr
     return result
 
 
-def trimmed_copy(
+def data_copy(
     data: Path, counts: dict[str, int], shots: int, root: Path, output_length: int | None = None
 ) -> Path:
-    """`root/evaluation/{test,dev}` with each dataset's first `counts[name]` samples (dev items are deselected),
-    and `train` with the first `shots` samples (Neo's few-shot examples); `output_length` replaces each budget."""
-    for split, count in (("test", counts), ("dev", counts), ("train", dict.fromkeys(counts, shots))):
+    """`root/evaluation/{test,dev,train}` for c: each dataset's files as they are, except that `output_length`
+    replaces each budget, and that a file shorter than Neo's cap (the demo data) is padded by repeating its samples
+    up to the cap, since the harness refuses a file with fewer samples than it scores. The padding is never asked:
+    c selects the first `counts[name]` test items with -k (`first_items`)."""
+    for split in ("test", "dev", "train"):
         if split == "train" and not shots:
             continue
         folder = root / "evaluation" / split
@@ -230,11 +231,24 @@ def trimmed_copy(
         for name in counts:
             src = (data if split == "test" else data.parent / split) / f"{name}.json"
             raw = json.loads(src.read_text(encoding="utf-8"))
-            raw["samples"] = raw["samples"][: count[name]]
+            if split != "train" and raw["samples"]:
+                cap = get_spec(name).max_samples(split, False)  # type: ignore[arg-type]
+                raw["samples"] = [raw["samples"][i % len(raw["samples"])] for i in range(max(cap, len(raw["samples"])))]
             if output_length is not None:
                 raw["output_length"] = output_length
             (folder / f"{name}.json").write_text(json.dumps(raw, ensure_ascii=False), encoding="utf-8")
     return root / "evaluation" / "test"
+
+
+def first_items(counts: dict[str, int]) -> str:
+    """A -k expression selecting the first `counts[name]` test items of each dataset (an item's id ends with
+    `-test-<index>]`, so `-test-1]` never matches index 10)."""
+    per_count: dict[int, list[str]] = {}
+    for name, count in counts.items():
+        per_count.setdefault(count, []).append(name)
+    terms = [f"(({' or '.join(names)}) and ({' or '.join(f'-test-{i}]' for i in range(n))}))"
+             for n, names in per_count.items()]  # fmt: skip
+    return " or ".join(terms)
 
 
 def run_harness(
@@ -256,12 +270,12 @@ def run_harness(
         "llm_jp_eval": {"target_dataset": datasets, "torch_dtype": setup.dtype, "dataset_artifact": None,
                         "stop_at_blank_line": setup.stop,
                         **({"ja_num_shots": shots, "en_num_shots": shots} if shots else {}),
-                        "dataset_dir": str(trimmed_copy(data, counts, shots, tmp / "data", setup.output_length))},
+                        "dataset_dir": str(data_copy(data, counts, shots, tmp / "data", setup.output_length))},
     }  # fmt: skip
     (tmp / "config.yaml").write_text(yaml.safe_dump(cfg, allow_unicode=True), encoding="utf-8")
     out = tmp / ("out" if reuse else "out-no-reuse")
     shutil.rmtree(out, ignore_errors=True)  # a kept --workdir must not resume (every call would be cached)
-    select = f"({' or '.join(datasets)}) and not dev"
+    select = first_items(counts)
     cmd = [sys.executable, "-m", "pytest", str(REPO / "benchmarks"), "--model-config", str(tmp / "config.yaml"),
            "-k", select, "--output-dir", str(out), "-p", "no:cacheprovider", "-q"]  # fmt: skip
     print("c: " + " ".join(cmd), flush=True)
@@ -283,9 +297,10 @@ def run_harness(
         result.note = f"rc={done.returncode}, {sum('/dev/' in k for k in keys)} dev items, pytest: {tail[0]}"
         for key, blob in conn.execute("SELECT key, record FROM results"):
             if "/test/" in key:
-                record = json.loads(blob)
+                record = json.loads(blob)  # a Scored record (nejumi_plugin.family)
                 counted = record.get("usage", {}).get("model", {}).get("output_tokens", 0)
-                result.tokens += counted or len(tok(record["output"], add_special_tokens=False)["input_ids"])
+                output = record["rows"][0]["pred"]  # cleaned: a lower bound where the backend gave no count
+                result.tokens += counted or len(tok(output, add_special_tokens=False)["input_ids"])
     board = json.loads((out / RUN / "leaderboard.json").read_text(encoding="utf-8"))
     found = {k: v for k, v in board.get("meta", {}).items() if any(w in k for w in ("throughput", "batch", "usage"))}
     if found:
@@ -342,7 +357,8 @@ def report(results: dict[str, Result], items: list[Item]) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", default="embedded:gemma-3-270m", help="embedded:<name>, a local folder, or tiny")
-    parser.add_argument("--data", type=Path, default=FULL_DATA if FULL_DATA.is_dir() else DEMO_DATA)
+    parser.add_argument("--data", type=Path, default=DEMO_DATA,
+                        help="a jaster 1.2.6 evaluation/test folder (default: the demo data, 2 items a dataset)")
     parser.add_argument("--mix", choices=("zero", "fewshot"), default="zero", help="fewshot: see above")
     parser.add_argument("--datasets", default=None, help=f"comma-separated (default {DATASETS}; fewshot: all-ja)")
     parser.add_argument("--per-dataset", type=int, default=None, help="default 4 (fewshot: 8)")
