@@ -43,19 +43,32 @@ DEAD_URL = "http://127.0.0.1:9/v1"  # nothing listens: collection and replay mus
 def write_config(path: Path, url: str, jaster: Path, mtbench: Path, testmode: bool = False) -> Path:
     """Every Neo task on, full data (test mode: Neo's test-mode counts, the vendored 8-question MT-Bench sets), the
     model and the judge both served at `url`."""
-    keys = ("question_artifacts_path", "test_question_artifacts_path", "referenceanswer_artifacts_path",
-            "test_referenceanswer_artifacts_path", "judge_prompt_artifacts_path")  # fmt: skip
+    keys = (
+        "question_artifacts_path",
+        "test_question_artifacts_path",
+        "referenceanswer_artifacts_path",
+        "test_referenceanswer_artifacts_path",
+        "judge_prompt_artifacts_path",
+    )
     cfg: dict[str, Any] = {
-        "testmode": testmode, "model_name": "scripted", "wandb": {"run_name": RUN, "mode": "disabled"},
-        "run_llm_jp_eval_ja_0_shot": True, "run_llm_jp_eval_ja_few_shots": True,
-        "run_llm_jp_eval_en_0_shot": True, "run_llm_jp_eval_en_few_shots": True,
-        "run_mt_bench_ja": True, "run_mt_bench_en": True,
+        "testmode": testmode,
+        "model_name": "scripted",
+        "wandb": {"run_name": RUN, "mode": "disabled"},
+        "run_llm_jp_eval_ja_0_shot": True,
+        "run_llm_jp_eval_ja_few_shots": True,
+        "run_llm_jp_eval_en_0_shot": True,
+        "run_llm_jp_eval_en_few_shots": True,
+        "run_mt_bench_ja": True,
+        "run_mt_bench_en": True,
         "model": {"api": "vllm", "base_url": url, "pretrained_model_name_or_path": "scripted", "concurrency": 32},
         "llm_jp_eval": {"dataset_artifact": None, "dataset_dir": str(jaster)},
-        "mtbench": {"custom_conv_template": True, "parallel": 32,
-                    "dataset": {lang: dict.fromkeys(keys, str(mtbench / lang)) for lang in ("ja", "en")},
-                    "judge": {"api": "openai_compatible", "model": "judge", "base_url": url}},
-    }  # fmt: skip
+        "mtbench": {
+            "custom_conv_template": True,
+            "parallel": 32,
+            "dataset": {lang: dict.fromkeys(keys, str(mtbench / lang)) for lang in ("ja", "en")},
+            "judge": {"api": "openai_compatible", "model": "judge", "base_url": url},
+        },
+    }
     if testmode:
         for lang in ("ja", "en"):
             for key in ("test_question_artifacts_path", "test_referenceanswer_artifacts_path"):
@@ -66,8 +79,20 @@ def write_config(path: Path, url: str, jaster: Path, mtbench: Path, testmode: bo
 
 def pytest_cmd(cfg: Path, out: Path, *extra: str, profile: Path | None = None) -> list[str]:
     head = [sys.executable, "-m", "cProfile", "-o", str(profile)] if profile else [sys.executable]
-    return [*head, "-m", "pytest", str(REPO / "benchmarks"), "--model-config", str(cfg), "--output-dir", str(out),
-            "-p", "no:cacheprovider", "-q", *extra]  # fmt: skip
+    return [
+        *head,
+        "-m",
+        "pytest",
+        str(REPO / "benchmarks"),
+        "--model-config",
+        str(cfg),
+        "--output-dir",
+        str(out),
+        "-p",
+        "no:cacheprovider",
+        "-q",
+        *extra,
+    ]
 
 
 def timed(cmd: list[str], label: str, env: dict[str, str], timeout: float = 3600) -> tuple[float, str]:
@@ -76,8 +101,10 @@ def timed(cmd: list[str], label: str, env: dict[str, str], timeout: float = 3600
     done = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=timeout, env=env, check=False)
     wall = time.perf_counter() - started
     lines = [line for line in done.stdout.splitlines() if line.strip()]
-    summary = next((line for line in reversed(lines) if re.search(r"\d+ (passed|failed|tests? collected)", line)),
-                   lines[-1] if lines else "")  # fmt: skip
+    summary = next(
+        (line for line in reversed(lines) if re.search(r"\d+ (passed|failed|tests? collected)", line)),
+        lines[-1] if lines else "",
+    )
     if done.returncode != 0:
         print(f"{label}: rc={done.returncode}\n{done.stdout[-3000:]}\n{done.stderr[-2000:]}")
     print(f"{label}: {wall:.2f} s  ({summary.strip('= ')})", flush=True)
@@ -89,8 +116,7 @@ def report_profile(path: Path, top: int) -> None:
     stats = pstats.Stats(str(path))
     total = max((v[3] for v in stats.stats.values()), default=0.0)  # type: ignore[attr-defined]
     print(f"\nprofile {path} (largest cumulative entry {total:.1f} s)")
-    rows = [(cum, tt, nc, f"{file}:{line}:{func}") for (file, line, func), (_, nc, tt, cum, _) in
-            stats.stats.items()]  # type: ignore[attr-defined]  # fmt: skip
+    rows = [(cum, tt, nc, f"{file}:{line}:{func}") for (file, line, func), (_, nc, tt, cum, _) in stats.stats.items()]  # type: ignore[attr-defined]
 
     def short(name: str) -> str:
         for root in (str(REPO) + "/", "site-packages/", "lib/python3.11/"):

@@ -108,8 +108,10 @@ def load_items(data: Path, counts: dict[str, int], shots: int = 0) -> list[Item]
         test = layout.load(name, "test")
         template = build_template(test.instruction, layout.few_shots(name, shots), get_spec(name).language)
         count = min(per_dataset, get_spec(name).max_samples("test", False), len(test.samples))
-        items += [Item(name, i, render(template, test.samples[i].input, f"{name} test[{i}]"), test.output_length)
-                  for i in range(count)]  # fmt: skip
+        items += [
+            Item(name, i, render(template, test.samples[i].input, f"{name} test[{i}]"), test.output_length)
+            for i in range(count)
+        ]
     return items
 
 
@@ -127,8 +129,15 @@ def run_pipeline(model: Any, tok: Any, items: list[Item]) -> Result:
     started = time.perf_counter()
     ends = {tok.eos_token_id, tok.pad_token_id}
     for it in items:  # token ids rather than text, to count them; decoded as the pipeline decodes its text
-        out = pipe(it.prompt, max_new_tokens=it.budget, do_sample=False, return_tensors=True,
-                   add_special_tokens=False, eos_token_id=tok.eos_token_id, pad_token_id=tok.pad_token_id)  # fmt: skip
+        out = pipe(
+            it.prompt,
+            max_new_tokens=it.budget,
+            do_sample=False,
+            return_tensors=True,
+            add_special_tokens=False,
+            eos_token_id=tok.eos_token_id,
+            pad_token_id=tok.pad_token_id,
+        )
         ids = out[0]["generated_token_ids"][len(tok(it.prompt, add_special_tokens=False)["input_ids"]) :]
         n = next((k for k, t in enumerate(ids) if t in ends), len(ids))
         result.tokens += n
@@ -179,8 +188,14 @@ def run_generate(model: Any, tok: Any, items: list[Item], batch: int, stop: bool
                 rows = group[start : start + batch]
                 enc = tok([it.prompt for it in rows], return_tensors="pt", padding=True, add_special_tokens=False)
                 with torch.inference_mode():
-                    out = model.generate(**enc, max_new_tokens=rows[0].budget, do_sample=False,
-                                         eos_token_id=tok.eos_token_id, pad_token_id=tok.pad_token_id, **extra)  # fmt: skip
+                    out = model.generate(
+                        **enc,
+                        max_new_tokens=rows[0].budget,
+                        do_sample=False,
+                        eos_token_id=tok.eos_token_id,
+                        pad_token_id=tok.pad_token_id,
+                        **extra,
+                    )
                 for it, ids in zip(rows, out[:, enc["input_ids"].shape[1] :].tolist()):
                     n = next((k for k, t in enumerate(ids) if t in ends), len(ids))
                     result.tokens += n
@@ -195,8 +210,9 @@ def run_backend(path: str, items: list[Item], batch: int | str, reuse: bool = Tr
     from nejumi_plugin.backends.base import GenerationRequest
     from nejumi_plugin.backends.hf import HFBackend, HFSettings
 
-    settings = HFSettings(path, dtype=DTYPES[setup.dtype], device_map=setup.device_map, batch_size=batch,
-                          prefix_reuse=reuse)  # fmt: skip
+    settings = HFSettings(
+        path, dtype=DTYPES[setup.dtype], device_map=setup.device_map, batch_size=batch, prefix_reuse=reuse
+    )
     backend = HFBackend(settings)
     list(backend.generate([GenerationRequest("warm up", 2)]))  # loads the model, outside the timing
     before = replace(backend.timing)
@@ -216,9 +232,7 @@ def run_backend(path: str, items: list[Item], batch: int | str, reuse: bool = Tr
     return result
 
 
-def data_copy(
-    data: Path, counts: dict[str, int], shots: int, root: Path, output_length: int | None = None
-) -> Path:
+def data_copy(data: Path, counts: dict[str, int], shots: int, root: Path, output_length: int | None = None) -> Path:
     """`root/evaluation/{test,dev,train}` for c: each dataset's files as they are, except that `output_length`
     replaces each budget, and that a file shorter than Neo's cap (the demo data) is padded by repeating its samples
     up to the cap, since the harness refuses a file with fewer samples than it scores. The padding is never asked:
@@ -246,38 +260,75 @@ def first_items(counts: dict[str, int]) -> str:
     per_count: dict[int, list[str]] = {}
     for name, count in counts.items():
         per_count.setdefault(count, []).append(name)
-    terms = [f"(({' or '.join(names)}) and ({' or '.join(f'-test-{i}]' for i in range(n))}))"
-             for n, names in per_count.items()]  # fmt: skip
+    terms = [
+        f"(({' or '.join(names)}) and ({' or '.join(f'-test-{i}]' for i in range(n))}))"
+        for n, names in per_count.items()
+    ]
     return " or ".join(terms)
 
 
 def run_harness(
-    model_arg: str, data: Path, items: list[Item], batch: int | str, tmp: Path, tok: Any, shots: int = 0,
-    reuse: bool = True, setup: Setup = Setup(),
-) -> Result:  # fmt: skip
+    model_arg: str,
+    data: Path,
+    items: list[Item],
+    batch: int | str,
+    tmp: Path,
+    tok: Any,
+    shots: int = 0,
+    reuse: bool = True,
+    setup: Setup = Setup(),
+) -> Result:
     """(c) the harness end to end; predictions from its output tables, token counts from its results store."""
     counts = {d: sum(it.dataset == d for it in items) for d in dict.fromkeys(it.dataset for it in items)}
     datasets = list(counts)
     languages = sorted({get_spec(d).language for d in datasets}, reverse=True)  # ja, en
     run = {f"run_llm_jp_eval_{lang}_{'few_shots' if shots else '0_shot'}": lang in languages for lang in ("ja", "en")}
     cfg = {
-        "testmode": False, "model_name": RUN, "wandb": {"run_name": RUN, "mode": "disabled"},
-        "run_llm_jp_eval_ja_0_shot": False, "run_llm_jp_eval_ja_few_shots": False,
-        "run_llm_jp_eval_en_0_shot": False, "run_llm_jp_eval_en_few_shots": False, **run,
-        "run_mt_bench_ja": False, "run_mt_bench_en": False,
-        "model": {"api": False, "pretrained_model_name_or_path": model_arg, "device_map": setup.device_map,
-                  "batch_size": batch, "prefix_reuse": reuse},
-        "llm_jp_eval": {"target_dataset": datasets, "torch_dtype": setup.dtype, "dataset_artifact": None,
-                        "stop_at_blank_line": setup.stop,
-                        **({"ja_num_shots": shots, "en_num_shots": shots} if shots else {}),
-                        "dataset_dir": str(data_copy(data, counts, shots, tmp / "data", setup.output_length))},
-    }  # fmt: skip
+        "testmode": False,
+        "model_name": RUN,
+        "wandb": {"run_name": RUN, "mode": "disabled"},
+        "run_llm_jp_eval_ja_0_shot": False,
+        "run_llm_jp_eval_ja_few_shots": False,
+        "run_llm_jp_eval_en_0_shot": False,
+        "run_llm_jp_eval_en_few_shots": False,
+        **run,
+        "run_mt_bench_ja": False,
+        "run_mt_bench_en": False,
+        "model": {
+            "api": False,
+            "pretrained_model_name_or_path": model_arg,
+            "device_map": setup.device_map,
+            "batch_size": batch,
+            "prefix_reuse": reuse,
+        },
+        "llm_jp_eval": {
+            "target_dataset": datasets,
+            "torch_dtype": setup.dtype,
+            "dataset_artifact": None,
+            "stop_at_blank_line": setup.stop,
+            **({"ja_num_shots": shots, "en_num_shots": shots} if shots else {}),
+            "dataset_dir": str(data_copy(data, counts, shots, tmp / "data", setup.output_length)),
+        },
+    }
     (tmp / "config.yaml").write_text(yaml.safe_dump(cfg, allow_unicode=True), encoding="utf-8")
     out = tmp / ("out" if reuse else "out-no-reuse")
     shutil.rmtree(out, ignore_errors=True)  # a kept --workdir must not resume (every call would be cached)
     select = first_items(counts)
-    cmd = [sys.executable, "-m", "pytest", str(REPO / "benchmarks"), "--model-config", str(tmp / "config.yaml"),
-           "-k", select, "--output-dir", str(out), "-p", "no:cacheprovider", "-q"]  # fmt: skip
+    cmd = [
+        sys.executable,
+        "-m",
+        "pytest",
+        str(REPO / "benchmarks"),
+        "--model-config",
+        str(tmp / "config.yaml"),
+        "-k",
+        select,
+        "--output-dir",
+        str(out),
+        "-p",
+        "no:cacheprovider",
+        "-q",
+    ]
     print("c: " + " ".join(cmd), flush=True)
     started = time.perf_counter()
     done = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, check=False)
@@ -310,7 +361,9 @@ def run_harness(
     if own:
         print("c: runs.jsonl throughput:", json.dumps(own, ensure_ascii=False)[:600])
         phases = own.get("phases_s", {})
-        result.note += f"; inside: wall {own.get('wall_s')} s, load {phases.get('load')} s, generate {phases.get('generate')} s"
+        result.note += (
+            f"; inside: wall {own.get('wall_s')} s, load {phases.get('load')} s, generate {phases.get('generate')} s"
+        )
         parts = own.get("generate_parts_s", {})
         result.prefill_s, result.decode_s = parts.get("prefill"), parts.get("decode")
     return result
@@ -321,7 +374,9 @@ def compare(ref: Result, other: Result, items: list[Item]) -> str:
 
     def pred(r: Result, it: Item) -> str | None:
         text = r.texts.get((it.dataset, it.index))
-        return text if text is None or r.method.startswith("c") else clean_prediction(text, get_spec(it.dataset).cleaning)
+        return (
+            text if text is None or r.method.startswith("c") else clean_prediction(text, get_spec(it.dataset).cleaning)
+        )
 
     diff = [it for it in items if pred(ref, it) != pred(other, it)]
     shown = "; ".join(f"{it.dataset}[{it.index}] {pred(ref, it)!r} vs {pred(other, it)!r}" for it in diff[:3])
@@ -333,32 +388,44 @@ def seconds(value: float | None) -> str:
 
 
 def report(results: dict[str, Result], items: list[Item]) -> None:
-    print(f"\n{'method':<30}{'samples':>8}{'wall s':>9}{'prefill s':>10}{'decode s':>9}{'samples/s':>11}"
-          f"{'tokens':>8}{'tokens/s':>10}  note")  # fmt: skip
+    print(
+        f"\n{'method':<30}{'samples':>8}{'wall s':>9}{'prefill s':>10}{'decode s':>9}{'samples/s':>11}"
+        f"{'tokens':>8}{'tokens/s':>10}  note"
+    )
     for r in results.values():
         n = len(r.texts)
-        print(f"{r.method:<30}{n:>8}{r.wall_s:>9.1f}{seconds(r.prefill_s):>10}{seconds(r.decode_s):>9}"
-              f"{n / r.wall_s:>11.3f}{r.tokens:>8}{r.tokens / r.wall_s:>10.1f}  {r.note}")  # fmt: skip
+        print(
+            f"{r.method:<30}{n:>8}{r.wall_s:>9.1f}{seconds(r.prefill_s):>10}{seconds(r.decode_s):>9}"
+            f"{n / r.wall_s:>11.3f}{r.tokens:>8}{r.tokens / r.wall_s:>10.1f}  {r.note}"
+        )
     for c_name in ("c", "c-noreuse"):
         if c_name not in results:
             continue
         c = results[c_name]
         for name in ("a", "b", "bstop", "h", "h-noreuse", "c-noreuse"):
             if name in results and name != c_name:
-                print(f"{c_name}/{name}: {results[name].wall_s / c.wall_s:.2f} (samples/s)   "
-                      f"{name} vs {c_name} predictions: {compare(results[name], c, items)}")  # fmt: skip
+                print(
+                    f"{c_name}/{name}: {results[name].wall_s / c.wall_s:.2f} (samples/s)   "
+                    f"{name} vs {c_name} predictions: {compare(results[name], c, items)}"
+                )
     for a, b in (("h", "h-noreuse"), ("a", "b")):
         if a in results and b in results:
             same = sum(results[a].texts.get(k) == results[b].texts.get(k) for k in results[a].texts)
-            print(f"{a} vs {b}: raw texts {same}/{len(results[a].texts)} identical; "
-                  f"predictions {compare(results[a], results[b], items)}")  # fmt: skip
+            print(
+                f"{a} vs {b}: raw texts {same}/{len(results[a].texts)} identical; "
+                f"predictions {compare(results[a], results[b], items)}"
+            )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", default="embedded:gemma-3-270m", help="embedded:<name>, a local folder, or tiny")
-    parser.add_argument("--data", type=Path, default=DEMO_DATA,
-                        help="a jaster 1.2.6 evaluation/test folder (default: the demo data, 2 items a dataset)")
+    parser.add_argument(
+        "--data",
+        type=Path,
+        default=DEMO_DATA,
+        help="a jaster 1.2.6 evaluation/test folder (default: the demo data, 2 items a dataset)",
+    )
     parser.add_argument("--mix", choices=("zero", "fewshot"), default="zero", help="fewshot: see above")
     parser.add_argument("--datasets", default=None, help=f"comma-separated (default {DATASETS}; fewshot: all-ja)")
     parser.add_argument("--per-dataset", type=int, default=None, help="default 4 (fewshot: 8)")
@@ -368,8 +435,9 @@ def main() -> None:
     parser.add_argument("--batch-size", default="auto", help="an int, or auto")
     parser.add_argument("--ceiling-batch", type=int, default=None, help="b's batch size (default: see above)")
     parser.add_argument("--workdir", type=Path, default=None, help="keep c's config, data and run here")
-    parser.add_argument("--skip", action="append", default=[],
-                        help="a, b, bstop, h, h-noreuse, c or c-noreuse (repeatable, or a,b)")  # fmt: skip
+    parser.add_argument(
+        "--skip", action="append", default=[], help="a, b, bstop, h, h-noreuse, c or c-noreuse (repeatable, or a,b)"
+    )
     args = parser.parse_args()
     few = args.mix == "fewshot"
     skip = {s for arg in args.skip for s in arg.split(",")} | ({"a", "b"} if few else set())
@@ -387,8 +455,11 @@ def main() -> None:
     print(f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f}; data {args.data}")
     shown = {d: n for d, n in counts.items() if not d.startswith("mmlu_en_")}
     subjects = sum(d.startswith("mmlu_en_") for d in counts)
-    print(f"{len(items)} prompts, {shots}-shot: {shown}" + (f" + {subjects} MMLU subjects x {mmlu}" if subjects else "")
-          + f"; harness (c, h) batch_size={harness_batch}, b: B={ceiling}")  # fmt: skip
+    print(
+        f"{len(items)} prompts, {shots}-shot: {shown}"
+        + (f" + {subjects} MMLU subjects x {mmlu}" if subjects else "")
+        + f"; harness (c, h) batch_size={harness_batch}, b: B={ceiling}"
+    )
     with tempfile.TemporaryDirectory(prefix="nejumi-bench-") as tmp_name:
         tmp = args.workdir.resolve() if args.workdir else Path(tmp_name)
         tmp.mkdir(parents=True, exist_ok=True)

@@ -25,11 +25,11 @@ from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
-from bench.calibration.candidates import candidates  # noqa: E402
-from bench.calibration.compare import compare, judged_texts  # noqa: E402
-from bench.calibration.provenance import provenance  # noqa: E402
-from bench.calibration.selection import select  # noqa: E402
-from bench.calibration.sources import COMPARED_JA_QUESTIONS, PROMPT_SETS, SharedData  # noqa: E402
+from bench.calibration.candidates import candidates
+from bench.calibration.compare import compare, judged_texts
+from bench.calibration.provenance import provenance
+from bench.calibration.selection import select
+from bench.calibration.sources import COMPARED_JA_QUESTIONS, PROMPT_SETS, SharedData
 
 DEFAULT_OUT = REPO / "nejumi_plugin" / "tasks" / "mtbench" / "calibration_data"
 TURNS = {"ja": 1, "en": 2}  # the Japanese judgments exist for turn 1 only

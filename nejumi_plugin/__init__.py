@@ -10,8 +10,11 @@ from __future__ import annotations
 from typing import Any
 
 __all__ = ["benchmark", "jaster_benchmark", "mtbench_benchmark"]
-_HOMES = {"benchmark": ".items", "jaster_benchmark": ".tasks.jaster.benchmark",
-          "mtbench_benchmark": ".tasks.mtbench.benchmark"}  # fmt: skip
+_HOMES = {
+    "benchmark": ".items",
+    "jaster_benchmark": ".tasks.jaster.benchmark",
+    "mtbench_benchmark": ".tasks.mtbench.benchmark",
+}
 
 
 def __getattr__(name: str) -> Any:

@@ -127,11 +127,15 @@ def open_source(spec: str, cfg: RunConfig) -> Source:
         from .data_source import wandb_mode
 
         if wandb_mode(cfg) != "online":
-            raise BlendError(f"--blend-from {spec}: a W&B run cannot be read while W&B is {wandb_mode(cfg)}; "
-                             "give its local run directory (outputs/<run>) or offline W&B run directory instead")
+            raise BlendError(
+                f"--blend-from {spec}: a W&B run cannot be read while W&B is {wandb_mode(cfg)}; "
+                "give its local run directory (outputs/<run>) or offline W&B run directory instead"
+            )
         return WandbApiRun(spec)
-    raise BlendError(f"--blend-from {spec}: neither a run directory ({path} does not exist) nor a W&B run path "
-                     "(entity/project/run_id)")  # fmt: skip
+    raise BlendError(
+        f"--blend-from {spec}: neither a run directory ({path} does not exist) nor a W&B run path "
+        "(entity/project/run_id)"
+    )
 
 
 @dataclass(frozen=True)
@@ -148,16 +152,20 @@ def check_sources(requests: Sequence[BlendRequest], cfg: RunConfig, tasks: Blend
     for request in requests:
         source = open_source(request.source, cfg)
         if isinstance(source, LocalRun) and not (source.path / "leaderboard.json").is_file():
-            raise BlendError(f"--blend-from {request.source}: {source.path} holds no leaderboard.json; is it a "
-                             "finished nejumi run directory?")  # fmt: skip
+            raise BlendError(
+                f"--blend-from {request.source}: {source.path} holds no leaderboard.json; is it a "
+                "finished nejumi run directory?"
+            )
         if isinstance(source, OfflineWandbRun):
             from .wandb_offline import OfflineRunError, find_run_dir
 
             try:
                 find_run_dir(source.path)
             except OfflineRunError as err:
-                raise BlendError(f"--blend-from {request.source}: neither a nejumi run directory (no tables/) nor "
-                                 f"an offline W&B run ({err})") from None  # fmt: skip
+                raise BlendError(
+                    f"--blend-from {request.source}: neither a nejumi run directory (no tables/) nor "
+                    f"an offline W&B run ({err})"
+                ) from None
         if isinstance(source, WandbApiRun):
             continue
         for name in request.tasks or ():
@@ -228,8 +236,9 @@ class Blended:
     skipped: dict[str, str] = field(default_factory=dict)  # task -> why not taken
 
 
-def plan(requests: Sequence[BlendRequest], sources: Mapping[str, Source], evaluated: set[str],
-         tasks: BlendTasks) -> dict[str, str]:  # fmt: skip
+def plan(
+    requests: Sequence[BlendRequest], sources: Mapping[str, Source], evaluated: set[str], tasks: BlendTasks
+) -> dict[str, str]:
     """blend task -> source name. A task offered by two sources, or asked of a source while this run evaluates it, is
     an error naming both."""
     chosen: dict[str, str] = {}
@@ -243,18 +252,21 @@ def plan(requests: Sequence[BlendRequest], sources: Mapping[str, Source], evalua
                 continue
             if task.name in evaluated:
                 if request.tasks:
-                    raise BlendError(f"task {name} is evaluated in this run and also asked of {request.source}; "
-                                     "switch it off (run_*), deselect it (-k) or drop it from the blend")  # fmt: skip
+                    raise BlendError(
+                        f"task {name} is evaluated in this run and also asked of {request.source}; "
+                        "switch it off (run_*), deselect it (-k) or drop it from the blend"
+                    )
                 continue
             if name in chosen:
-                raise BlendError(f"task {name} is in both {chosen[name]} and {request.source}; name the tasks to take "
-                                 "from each (--blend-from SOURCE@task1,task2)")  # fmt: skip
+                raise BlendError(
+                    f"task {name} is in both {chosen[name]} and {request.source}; name the tasks to take "
+                    "from each (--blend-from SOURCE@task1,task2)"
+                )
             chosen[name] = request.source
     return chosen
 
 
-def blend(requests: Sequence[BlendRequest], cfg: RunConfig, evaluated: set[str],
-          families: Sequence[Family]) -> Blended:  # fmt: skip
+def blend(requests: Sequence[BlendRequest], cfg: RunConfig, evaluated: set[str], families: Sequence[Family]) -> Blended:
     """Pull every planned task's tables; blocks come in request order, then the families' task order."""
     tasks = blend_tasks(families, cfg)
     sources = {r.source: open_source(r.source, cfg) for r in requests}

@@ -3,16 +3,15 @@
 For every score of the two leaderboard rows: A, B, B - A, and a paired bootstrap over the samples both runs scored
 (each family's units: jaster's samples by dataset and id; MT-Bench's questions, both turns together). Each
 replicate draws the same resample for A and B (`aggregate.intervals.resample_indices`), scores both the way the
-leaderboard does (`Family.replicates`) and takes B - A; the interval is the percentile interval of those differences d*, and the
-two-sided p-value inverts it, `min(1, 2 * min(1 + #{d* <= 0}, 1 + #{d* >= 0}) / (B + 1))`: p falls below 1 - level
-when the interval excludes 0 (1.0 when nothing changed). Then every sample whose own score changed, with
-both predictions: each sample's own number (`Sample.value`: jaster's per-sample metric, jsts the parsed number its
-correlation sees; MT-Bench's rating per (question, turn), -1 being an unreadable judgment).
+leaderboard does (`Family.replicates`) and takes B - A; the interval is the percentile interval of those
+differences d*, and the two-sided p-value inverts it, `min(1, 2 * min(1 + #{d* <= 0}, 1 + #{d* >= 0}) / (B + 1))`:
+p falls below 1 - level when the interval excludes 0 (1.0 when nothing changed). Then every sample whose own score
+changed, with both predictions: each sample's own number (`Sample.value`: jaster's per-sample metric, jsts the
+parsed number its correlation sees; MT-Bench's rating per (question, turn), -1 being an unreadable judgment).
 """
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -77,8 +76,9 @@ def _p_value(replicates: np.ndarray) -> float:
     return float(min(1.0, 2 * tail))
 
 
-def _paired(a: Mapping[str, np.ndarray], b: Mapping[str, np.ndarray], task: Task,
-            level: float) -> dict[str, tuple[float, float, float]]:  # fmt: skip
+def _paired(
+    a: Mapping[str, np.ndarray], b: Mapping[str, np.ndarray], task: Task, level: float
+) -> dict[str, tuple[float, float, float]]:
     """column -> (low, high, p) of B - A from replicates of both runs drawn with the same resamples."""
     out = {}
     for key in sorted(set(a) & set(b)):
@@ -88,8 +88,16 @@ def _paired(a: Mapping[str, np.ndarray], b: Mapping[str, np.ndarray], task: Task
     return out
 
 
-def _compare_task(family: Family, task: Task, tables_a: Mapping[str, Any], tables_b: Mapping[str, Any], b: int,
-                  seed: int, level: float, cmp: Comparison) -> dict[str, tuple[float, float, float]]:  # fmt: skip
+def _compare_task(
+    family: Family,
+    task: Task,
+    tables_a: Mapping[str, Any],
+    tables_b: Mapping[str, Any],
+    b: int,
+    seed: int,
+    level: float,
+    cmp: Comparison,
+) -> dict[str, tuple[float, float, float]]:
     """The paired bootstrap of one task over the units both runs have (B's samples grouped as A's), and the samples
     whose own score changed."""
     samples_a, samples_b = family.samples(task, tables_a), family.samples(task, tables_b)
@@ -104,13 +112,29 @@ def _compare_task(family: Family, task: Task, tables_a: Mapping[str, Any], table
     for sa in shared_a:
         sb = in_b.get((sa.unit, sa.key))
         if sb is not None and sa.value != sb.value:
-            cmp.changed.append(ChangedSample(task.name, sa.group, sa.key, sa.measure, sa.value, sb.value,
-                                             sa.prediction, sb.prediction, sa.reference))  # fmt: skip
+            cmp.changed.append(
+                ChangedSample(
+                    task.name,
+                    sa.group,
+                    sa.key,
+                    sa.measure,
+                    sa.value,
+                    sb.value,
+                    sa.prediction,
+                    sb.prediction,
+                    sa.reference,
+                )
+            )
     return _paired(reps_a, reps_b, task, level)
 
 
 def compare_runs(
-    run_a: Path, run_b: Path, *, b: int = DEFAULT_B, seed: int = DEFAULT_SEED, level: float = DEFAULT_LEVEL,
+    run_a: Path,
+    run_b: Path,
+    *,
+    b: int = DEFAULT_B,
+    seed: int = DEFAULT_SEED,
+    level: float = DEFAULT_LEVEL,
     families: Sequence[Family] | None = None,
 ) -> Comparison:
     """Score differences (B - A) with paired bootstrap intervals and p-values, and the samples whose score changed,
@@ -123,8 +147,16 @@ def compare_runs(
     tables_a, tables_b = read_tables(Path(run_a)), read_tables(Path(run_b))
     row_a = dict(zip(board_a["columns"], board_a["data"][0]))
     row_b = dict(zip(board_b["columns"], board_b["data"][0]))
-    cmp = Comparison(Path(run_a), Path(run_b), (str(row_a.get("model_name")), str(row_b.get("model_name"))), [], [],
-                     b=b, seed=seed, level=level)  # fmt: skip
+    cmp = Comparison(
+        Path(run_a),
+        Path(run_b),
+        (str(row_a.get("model_name")), str(row_b.get("model_name"))),
+        [],
+        [],
+        b=b,
+        seed=seed,
+        level=level,
+    )
     tests: dict[str, tuple[float, float, float]] = {}
     for family in installed_families() if families is None else families:
         names_b = {task.name for task in family.found(tables_b)}
@@ -157,29 +189,48 @@ def _clip(text: str, limit: int | None) -> str:
 def format_comparison(cmp: Comparison, *, max_chars: int | None = 200, max_samples: int | None = None) -> str:
     """The comparison as plain text: the score table, then the changed samples (texts clipped to `max_chars`)."""
     pct = f"{cmp.level:.0%}"
-    lines = [f"A: {cmp.run_a} ({cmp.models[0]})", f"B: {cmp.run_b} ({cmp.models[1]})",
-             f"paired bootstrap over the samples both runs scored: {cmp.b} resamples, seed {cmp.seed}; "
-             f"{pct} interval of B-A; p two-sided", ""]  # fmt: skip
+    lines = [
+        f"A: {cmp.run_a} ({cmp.models[0]})",
+        f"B: {cmp.run_b} ({cmp.models[1]})",
+        f"paired bootstrap over the samples both runs scored: {cmp.b} resamples, seed {cmp.seed}; "
+        f"{pct} interval of B-A; p two-sided",
+        "",
+    ]
     for task, n in cmp.shared.items():
         only_a, only_b = cmp.only[task]
-        lines.append(f"{task}: {n} shared {'questions' if task.startswith('mtbench') else 'samples'}"
-                     + (f" ({only_a} only in A, {only_b} only in B)" if only_a or only_b else ""))  # fmt: skip
+        lines.append(
+            f"{task}: {n} shared {'questions' if task.startswith('mtbench') else 'samples'}"
+            + (f" ({only_a} only in A, {only_b} only in B)" if only_a or only_b else "")
+        )
     header = ("score", "A", "B", "B-A", f"{pct} interval of B-A", "p")
-    body = [(d.column, _fmt(d.a), _fmt(d.b), _fmt(d.delta, True),
-             f"[{_fmt(d.low, True)}, {_fmt(d.high, True)}]" if d.low is not None else "-",
-             "-" if d.p_value is None else f"{d.p_value:.3f}" + (" *" if d.p_value < 1 - cmp.level else ""))
-            for d in cmp.diffs]  # fmt: skip
+    body = [
+        (
+            d.column,
+            _fmt(d.a),
+            _fmt(d.b),
+            _fmt(d.delta, True),
+            f"[{_fmt(d.low, True)}, {_fmt(d.high, True)}]" if d.low is not None else "-",
+            "-" if d.p_value is None else f"{d.p_value:.3f}" + (" *" if d.p_value < 1 - cmp.level else ""),
+        )
+        for d in cmp.diffs
+    ]
     widths = [max(len(r[i]) for r in [header, *body]) for i in range(len(header))]
     lines.append("")
     for r in [header, *body]:
         lines.append("  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths))))
     shown = cmp.changed if max_samples is None else cmp.changed[:max_samples]
-    lines += ["", f"samples whose score changed: {len(cmp.changed)}"
-              + (f" (first {len(shown)} shown)" if len(shown) < len(cmp.changed) else "")]  # fmt: skip
+    lines += [
+        "",
+        f"samples whose score changed: {len(cmp.changed)}"
+        + (f" (first {len(shown)} shown)" if len(shown) < len(cmp.changed) else ""),
+    ]
     for s in shown:
         a, b = (("unreadable" if v == -1 and s.metric == "rating" else _fmt(v)) for v in (s.score_a, s.score_b))
         lines.append(f"- {s.task} {s.group} {s.key}: {s.metric} {a} -> {b}")
         label = "question" if s.task.startswith("mtbench") else "gold"
-        lines += [f"    {label}: {_clip(s.reference, max_chars)}", f"    A: {_clip(s.pred_a, max_chars)}",
-                  f"    B: {_clip(s.pred_b, max_chars)}"]  # fmt: skip
+        lines += [
+            f"    {label}: {_clip(s.reference, max_chars)}",
+            f"    A: {_clip(s.pred_a, max_chars)}",
+            f"    B: {_clip(s.pred_b, max_chars)}",
+        ]
     return "\n".join(lines)

@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Literal, cast
 
 from .config import ConfigError, RunConfig
-from .models.embedded import EMBEDDED_PREFIX, resolve_model_path as resolve_embedded
+from .models.embedded import EMBEDDED_PREFIX
+from .models.embedded import resolve_model_path as resolve_embedded
+
+WandbMode = Literal["online", "offline", "disabled"]  # what `wandb.init(mode=...)` takes of ours
 
 
-def wandb_mode(cfg: RunConfig) -> str:
+def wandb_mode(cfg: RunConfig) -> WandbMode:
     """`WANDB_MODE` from the environment wins over `wandb.mode`, as in the wandb SDK ("dryrun" means offline)."""
     mode = os.environ.get("WANDB_MODE") or cfg.wandb.mode
-    return "offline" if mode == "dryrun" else mode
+    return "offline" if mode == "dryrun" else cast(WandbMode, mode)
 
 
 _LOCAL_COPY = (
@@ -30,7 +34,9 @@ def download_artifact(path: str, kind: str, key: str, cfg: RunConfig, local_hint
     try:
         import wandb
     except ImportError:
-        raise ConfigError(f"{cfg.source_path}: {key}: fetching W&B artifacts needs wandb: pip install 'nejumi[wandb]'") from None
+        raise ConfigError(
+            f"{cfg.source_path}: {key}: fetching W&B artifacts needs wandb: pip install 'nejumi[wandb]'"
+        ) from None
     try:
         return Path(wandb.Api().artifact(path, type=kind).download())
     except Exception as err:  # wandb raises many types (auth, network, not found)
@@ -111,7 +117,9 @@ def resolve_model_path(cfg: RunConfig) -> str:
         return str(download_artifact(m.artifacts_path, "model", "model.artifacts_path", cfg))
     name = m.pretrained_model_name_or_path
     if not name:
-        raise ConfigError(f"{cfg.source_path}: model.pretrained_model_name_or_path: required (a local folder or hub id)")
+        raise ConfigError(
+            f"{cfg.source_path}: model.pretrained_model_name_or_path: required (a local folder or hub id)"
+        )
     return resolve_local_model(cfg, name)
 
 

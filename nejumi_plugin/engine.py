@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Generator, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 
 from .backends.base import Backend, BackendError, Completion, GenerationRequest
@@ -48,58 +49,62 @@ class Engine:
         }
         self.stats.cached += len(results)
         missing = [name for name in requests if name not in results]
-        if not missing:
-            return results
-        if self.replay:
+        if missing and self.replay:
             for name in missing:
                 results[name] = BackendError(f"--replay: {name} has no stored call in {self.calls.path}")
             self.stats.failed += len(missing)
-            return results
-        # identical requests (same prompt twice) are generated once
-        unique: dict[str, list[str]] = {}
-        for name in missing:
-            unique.setdefault(keys[name], []).append(name)
-        order = list(unique)
-        batch = [requests[unique[key][0]] for key in order]
-        loaded_before, started = getattr(self.backend, "load_s", 0.0), time.perf_counter()
-        parts_before = _parts(self.backend)
-        taken: set[int] = set()
+        elif missing:
+            self._generate(_Pending.of(requests, keys, missing), results)
+        return results
+
+    def _generate(self, pending: _Pending, results: dict[str, Completion | BackendError]) -> None:
+        """Ask the backend for the pending requests and store each answer as it arrives; a Ctrl-C still stores what
+        the backend hands over while it stops (paid for)."""
 
         def take(index: int, completion: Completion | BackendError) -> None:
-            key = order[index]
-            if index in taken:
+            if index in pending.taken:
                 return
+            names = pending.groups[index]
             if isinstance(completion, BackendError):  # this request alone failed: nothing stored, rerun retries
                 log.error("%s", completion)
-                self.stats.failed += len(unique[key])
+                self.stats.failed += len(names)
             else:  # when it was made travels with it (Neo's `tstamp`), the same when replayed later
                 completion = replace(completion, extra={**completion.extra, "created": round(time.time(), 3)})
-                self.calls.put(key, self.identity, batch[index], completion)  # a Ctrl-C here: taken again
+                self.calls.put(pending.keys[index], self.identity, pending.batch[index], completion)
                 self.stats.generated += 1
                 self.stats.output_tokens += completion.output_tokens or 0
-            taken.add(index)
-            for name in unique[key]:
+            pending.taken.add(index)  # after storing: an answer a Ctrl-C interrupted while stored is taken again
+            for name in names:
                 results[name] = completion
             if self.progress:
-                self.progress(len(taken), len(order))
+                self.progress(len(pending.taken), len(pending.batch))
 
-        arrivals = self.backend.generate(batch)
-        arrival: tuple[int, Completion | BackendError] | None = None
+        with self._timed():
+            arrivals = self.backend.generate(pending.batch)
+            arrival: tuple[int, Completion | BackendError] | None = None
+            try:
+                for arrival in arrivals:
+                    take(*arrival)
+            except KeyboardInterrupt:  # Ctrl-C, maybe while an answer was being stored (its transaction rolled back)
+                if arrival is not None:
+                    take(*arrival)
+                for late in _stopped(arrivals):  # what the backend still had in flight, paid for: stored too
+                    take(*late)
+                raise
+            except BackendError as err:  # the whole batch failed: every request not yet answered gets the error
+                log.error("%s", err)
+                for name in pending.names():
+                    if name not in results:
+                        results[name] = err
+                        self.stats.failed += 1
+
+    @contextmanager
+    def _timed(self) -> Iterator[None]:
+        """Book the backend's seconds: loading its model apart, and a local model's prefill and decode."""
+        loaded_before, started = getattr(self.backend, "load_s", 0.0), time.perf_counter()
+        parts_before = _parts(self.backend)
         try:
-            for arrival in arrivals:
-                take(*arrival)
-        except KeyboardInterrupt:  # Ctrl-C, maybe while an answer was being stored (its transaction rolled back)
-            if arrival is not None:
-                take(*arrival)
-            for late in _stopped(arrivals):  # what the backend still had in flight, paid for: stored too
-                take(*late)
-            raise
-        except BackendError as err:
-            log.error("%s", err)
-            for name in missing:
-                if name not in results:
-                    results[name] = err
-                    self.stats.failed += 1
+            yield
         finally:
             loading = getattr(self.backend, "load_s", 0.0) - loaded_before
             self.stats.load_s += loading
@@ -107,11 +112,31 @@ class Engine:
             prefill, decode = _parts(self.backend)
             self.stats.prefill_s += prefill - parts_before[0]
             self.stats.decode_s += decode - parts_before[1]
-        return results
 
     def close(self) -> None:
         self.backend.close()
         self.calls.close()
+
+
+@dataclass
+class _Pending:
+    """The requests the store could not answer, each distinct one once (the same prompt twice is generated once):
+    `batch[i]` is asked for the names `groups[i]`, stored under `keys[i]`; `taken` holds the answers stored."""
+
+    batch: list[GenerationRequest]
+    keys: list[str]
+    groups: list[list[str]]
+    taken: set[int] = field(default_factory=set)
+
+    @classmethod
+    def of(cls, requests: Mapping[str, GenerationRequest], keys: Mapping[str, str], missing: list[str]) -> _Pending:
+        unique: dict[str, list[str]] = {}
+        for name in missing:
+            unique.setdefault(keys[name], []).append(name)
+        return cls([requests[names[0]] for names in unique.values()], list(unique), list(unique.values()))
+
+    def names(self) -> Iterator[str]:
+        return (name for names in self.groups for name in names)
 
 
 def _parts(backend: Backend) -> tuple[float, float]:
@@ -119,7 +144,9 @@ def _parts(backend: Backend) -> tuple[float, float]:
     return getattr(backend, "prefill_s", 0.0), getattr(backend, "decode_s", 0.0)
 
 
-def _stopped(arrivals: Iterator[tuple[int, Completion | BackendError]]) -> Iterator[tuple[int, Completion | BackendError]]:
+def _stopped(
+    arrivals: Iterator[tuple[int, Completion | BackendError]],
+) -> Iterator[tuple[int, Completion | BackendError]]:
     """Tell a backend's generator to stop (Ctrl-C) and yield what it still hands over — an API backend awaits the
     requests it has in flight; a local one stops at once."""
     if not isinstance(arrivals, Generator):

@@ -2,8 +2,8 @@
 
 jaster and MT-Bench are two families; a team's own is a third. The core — the plugin, the session, the report,
 blending, intervals, compare, the report page and the terminal summary — knows only the `Family` Protocol below
-and the families the `pytest_nejumi_families` hook returns, never a family by name. A family supplies its tasks, the cases
-of a benchmark module (one pytest item each), a runner that turns a batch of cases into requests and scores each
+and the families the `pytest_nejumi_families` hook returns, never a family by name. A family supplies its tasks, the
+cases of a benchmark module (one pytest item each), a runner that turns a batch of cases into requests and scores each
 case into a `Scored` record, the Neo tables and leaderboard block of a task, and a per-sample view of its tables
 (`Sample`) for intervals, compare and the report. `FamilyBase` gives the parts a small family need not write.
 See docs/extending.md for a family in a few dozen lines.
@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 if TYPE_CHECKING:
     import numpy as np
 
+    from .backends.placement import Placement
     from .config import RunConfig
     from .engine import Engine
     from .reasoning import Decision
@@ -162,8 +163,9 @@ class RunContext(Protocol):
     @property
     def run_name(self) -> str: ...
 
-    def engine(self, role: str) -> Engine:
-        """`model` (the evaluated model), `mtbench` (it, as MT-Bench loads it) or `judge`."""
+    def engine(self, role: str, dtype: str | None = None, placement: Placement | None = None) -> Engine:
+        """`model` (the evaluated model; a local one loaded in `dtype` at `placement`, one copy where they agree)
+        or `judge`."""
 
     def reasoning(self, role: str) -> Decision:
         """Whether the model (`model`) or the judge (`judge`) thinks in this run."""
@@ -209,7 +211,7 @@ class Family(Protocol):
     def data_files(self, scored: Sequence[Scored], cfg: RunConfig) -> dict[str, Any]:
         """The digests of the data files behind these records (`provenance.file_digests`), for the row's meta."""
 
-    def samples(self, task: Task, tables: Mapping[str, Table]) -> list[Sample]:
+    def samples(self, task: Task, tables: Mapping[str, Mapping[str, Any]]) -> list[Sample]:
         """The task's samples as its tables hold them (blended tasks included)."""
 
     def replicates(self, task: Task, samples: Sequence[Sample], *, b: int, seed: int) -> dict[str, np.ndarray]:

@@ -45,8 +45,10 @@ def call_counts(engines: Iterable[tuple[str, Engine]]) -> CallCounts:
     counts: CallCounts = {}
     for role, engine in _distinct(engines):
         s = engine.stats
-        add_counts(counts, {role: {"made": s.generated, "served": s.cached, "failed": s.failed,
-                                   "output_tokens": s.output_tokens}})  # fmt: skip
+        add_counts(
+            counts,
+            {role: {"made": s.generated, "served": s.cached, "failed": s.failed, "output_tokens": s.output_tokens}},
+        )
     return counts
 
 

@@ -42,7 +42,7 @@ def benchmark(family: str, *names: str) -> Callable[..., None]:
         try:
             scored = nejumi_session.run_case(case, nejumi_session.batch_key(module_of(request.node)))
         except CASE_ERRORS as err:
-            failure = f"{case.key}: {err}"
+            failure: str | None = f"{case.key}: {err}"
         else:
             failure = None
         if failure is not None:  # outside the except block: the report shows the message, not a traceback chain

@@ -162,9 +162,13 @@ def quadratic_weighted_kappa(a: Sequence[int], b: Sequence[int], scale: Sequence
 
 
 def bias_interval(
-    diffs: Sequence[float], name: str, *, seed: int = DEFAULT_SEED, resamples: int = DEFAULT_RESAMPLES,
+    diffs: Sequence[float],
+    name: str,
+    *,
+    seed: int = DEFAULT_SEED,
+    resamples: int = DEFAULT_RESAMPLES,
     level: float = DEFAULT_LEVEL,
-) -> tuple[float, float]:  # fmt: skip
+) -> tuple[float, float]:
     """Percentile-bootstrap interval of mean(diffs), drawn as the leaderboard's own intervals are
     (`aggregate.intervals`: `resample_indices` keyed by `name` and `seed`, `percentile_interval`)."""
     import numpy as np  # imported when first needed

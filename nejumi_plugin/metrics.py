@@ -65,7 +65,7 @@ def token_sort_ratio(a: str, b: str) -> int:
         return 100
     if not sa or not sb:
         return 0
-    return int(round(100 * Indel.normalized_similarity(sa, sb)))
+    return round(100 * Indel.normalized_similarity(sa, sb))
 
 
 def char_f1(pred: str, true: str) -> float:

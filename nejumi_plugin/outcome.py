@@ -16,7 +16,8 @@ if TYPE_CHECKING:
 
 @dataclass
 class FinishedRun:
-    """What `pytest_nejumi_sink` implementations receive (and what `pytest_nejumi_meta` sees while the meta is assembled)."""
+    """What `pytest_nejumi_sink` implementations receive (and what `pytest_nejumi_meta` sees while the meta is
+    assembled)."""
 
     cfg: RunConfig
     run_dir: Path

@@ -126,7 +126,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
     if SESSION_KEY not in config.stash:
         if any(is_benchmark(item) for item in items):
-            raise pytest.UsageError("benchmarks need a run config: pytest benchmarks --model-config configs/config.yaml")
+            raise pytest.UsageError(
+                "benchmarks need a run config: pytest benchmarks --model-config configs/config.yaml"
+            )
         return
     blend_only = config.stash[SESSION_KEY].blend_only
     kept, dropped = [], []
@@ -160,4 +162,3 @@ def nejumi_session(pytestconfig: pytest.Config) -> Any:
     if session is None:
         pytest.fail("benchmarks need a config: pytest benchmarks --model-config configs/config.yaml", pytrace=False)
     return session
-

@@ -18,24 +18,31 @@ ANTHROPIC_MIN_THINKING = 1024  # the Messages API refuses a smaller thinking bud
 
 def check_reasoning(cfg: RunConfig) -> None:
     """A thinking budget the provider would refuse on every request is said now."""
-    blocks = (("model.reasoning", cfg.model.api, cfg.model.reasoning),
-              ("mtbench.judge.reasoning", cfg.mtbench.judge.api, cfg.mtbench.judge.reasoning))  # fmt: skip
+    blocks = (
+        ("model.reasoning", cfg.model.api, cfg.model.reasoning),
+        ("mtbench.judge.reasoning", cfg.mtbench.judge.api, cfg.mtbench.judge.reasoning),
+    )
     for key, api, block in blocks:
         if api == "anthropic" and block.mode == "on" and block.budget_tokens < ANTHROPIC_MIN_THINKING:
-            raise ConfigError(f"{cfg.source_path}: {key}.budget_tokens: Anthropic's extended thinking takes at least "
-                              f"{ANTHROPIC_MIN_THINKING} tokens (got {block.budget_tokens})")  # fmt: skip
+            raise ConfigError(
+                f"{cfg.source_path}: {key}.budget_tokens: Anthropic's extended thinking takes at least "
+                f"{ANTHROPIC_MIN_THINKING} tokens (got {block.budget_tokens})"
+            )
 
 
 def check_wandb(cfg: RunConfig) -> None:
     """A run that is to be logged to W&B needs wandb installed (else it would end unlogged, after all its items)."""
     mode = wandb_mode(cfg)
     if mode != "disabled" and importlib.util.find_spec("wandb") is None:
-        raise ConfigError(f"{cfg.source_path}: wandb.mode: {mode}, but wandb is not installed: pip install "
-                          "'nejumi[wandb]', or set wandb.mode: disabled (or WANDB_MODE=disabled)")  # fmt: skip
+        raise ConfigError(
+            f"{cfg.source_path}: wandb.mode: {mode}, but wandb is not installed: pip install "
+            "'nejumi[wandb]', or set wandb.mode: disabled (or WANDB_MODE=disabled)"
+        )
 
 
-def reachable_columns(cfg: RunConfig, families: Sequence[Family], requests: Sequence[BlendRequest] = ()
-                      ) -> list[str] | None:  # fmt: skip
+def reachable_columns(
+    cfg: RunConfig, families: Sequence[Family], requests: Sequence[BlendRequest] = ()
+) -> list[str] | None:
     """Every leaderboard column the tasks this config switches on (and the blends it asks for) can produce; None
     when a family cannot say (then any key may be right)."""
     enabled = [(family, task) for family in families for task in family.enabled(cfg)]
@@ -52,8 +59,9 @@ def reachable_columns(cfg: RunConfig, families: Sequence[Family], requests: Sequ
     return columns
 
 
-def check_bounds(cfg: RunConfig, bounds: Mapping[str, float], families: Sequence[Family],
-                 requests: Sequence[BlendRequest] = ()) -> None:  # fmt: skip
+def check_bounds(
+    cfg: RunConfig, bounds: Mapping[str, float], families: Sequence[Family], requests: Sequence[BlendRequest] = ()
+) -> None:
     """A `--fail-under` key that no column of this run can match is a typo: said now, not after the run."""
     columns = reachable_columns(cfg, families, requests)
     if columns is None:
@@ -63,8 +71,10 @@ def check_bounds(cfg: RunConfig, bounds: Mapping[str, float], families: Sequence
             names = {"_".join(c.split("_")[:n]) for c in columns for n in range(1, c.count("_") + 2)}  # as keys go
             close = difflib.get_close_matches(key, sorted(names), n=1, cutoff=0.6)
             hint = f"; did you mean {close[0]}?" if close else ""
-            raise ConfigError(f"--fail-under / report.fail_under: {key!r} matches no score of the tasks this run "
-                              f"evaluates or blends{hint}")  # fmt: skip
+            raise ConfigError(
+                f"--fail-under / report.fail_under: {key!r} matches no score of the tasks this run "
+                f"evaluates or blends{hint}"
+            )
 
 
 def check_families(cfg: RunConfig, families: Sequence[Family]) -> None:

@@ -63,5 +63,8 @@ def decide(cfg: ReasoningConfig, provider: str | None, model: str, chat_template
     pattern = THINKING_BY_DEFAULT.get(provider)
     if pattern is not None and pattern.search(model):
         return Decision("auto", True, f"{provider} model {model!r} thinks by default", thinking)
-    return Decision("auto", False, f"{provider} model {model!r} is not known to think by default (reasoning.mode: on "
-                                   "switches thinking on)")  # fmt: skip
+    return Decision(
+        "auto",
+        False,
+        f"{provider} model {model!r} is not known to think by default (reasoning.mode: on switches thinking on)",
+    )

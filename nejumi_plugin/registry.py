@@ -1,6 +1,6 @@
-"""Where the families come from: the built-in ones (jaster, MT-Bench), those `pytest_nejumi_families` hooks add in a pytest
-run, and, for `python -m nejumi_plugin report|compare` (no pytest session), those packages declare under the entry
-point group `nejumi.families` (each a callable returning a family)."""
+"""Where the families come from: the built-in ones (jaster, MT-Bench), those `pytest_nejumi_families` hooks add
+in a pytest run, and, for `python -m nejumi_plugin report|compare` (no pytest session), those packages declare under
+the entry point group `nejumi.families` (each a callable returning a family)."""
 
 from __future__ import annotations
 

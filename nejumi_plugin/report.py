@@ -12,7 +12,7 @@ from __future__ import annotations
 import time
 from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
@@ -84,10 +84,10 @@ class RunReport:
             return
         if report.failed:
             self.failed_items += 1
-            for task in props["nejumi_tasks"]:
+            for task in cast("list[str]", props["nejumi_tasks"]):
                 self.failed[task] += 1
         elif report.when == "call" and "nejumi" in props:
-            record = record_of(props["nejumi"])
+            record = record_of(cast("dict[str, Any]", props["nejumi"]))
             self.records[record.key] = record
 
     # -- the row -----------------------------------------------------------------------------------------------
@@ -174,8 +174,11 @@ class RunReport:
         reporting = time.perf_counter()
         run_dir = self.session.run_dir
         earlier = read_board(run_dir)
-        self.build(self._earlier_missing(earlier) if (earlier or {}).get("meta", {}).get("config_hash")
-                   == self.session.config_hash else {})
+        self.build(
+            self._earlier_missing(earlier)
+            if (earlier or {}).get("meta", {}).get("config_hash") == self.session.config_hash
+            else {}
+        )
         extra = self.blended()
         self.row = self.make_row(extra)
         tables = {name: tbl for built in self.built for name, tbl in built.tables.items()}
@@ -185,8 +188,17 @@ class RunReport:
         self.violations = check_bounds(self.row["columns"], self.row["data"][0], self.session.bounds)
         if extra.provenance:
             self.notes.append("blended: " + ", ".join(f"{t} from {s}" for t, s in extra.provenance.items()))
-        run = self.run = FinishedRun(self.session.cfg, run_dir, self.row, tables, self.built, extra,
-                                     list(self.session.families), self.session.wandb_target, say=self.notes.append)
+        run = self.run = FinishedRun(
+            self.session.cfg,
+            run_dir,
+            self.row,
+            tables,
+            self.built,
+            extra,
+            list(self.session.families),
+            self.session.wandb_target,
+            say=self.notes.append,
+        )
         record = self._invocation(stats, exitstatus)
         run.meta = self.meta(extra, tables, record, run)
         write_run(run_dir, tables, run.board)  # first: no sink can lose it
@@ -215,21 +227,25 @@ class RunReport:
 
     def _invocation(self, stats: ProcessStats, exitstatus: int) -> dict[str, Any]:
         return self.session.invocation(
-            stats, len(self.records), exit=_exit_name(self.exit_status(exitstatus)), complete=self.run_complete,
+            stats,
+            len(self.records),
+            exit=_exit_name(self.exit_status(exitstatus)),
+            complete=self.run_complete,
             items={**self.counts(), "from_cache": self.from_cache()},
-        )  # fmt: skip
+        )
 
     def _sinks(self, run: FinishedRun) -> None:
-        """Every `pytest_nejumi_sink` implementation in turn (the report page first, W&B last); one that fails is said and
-        makes the run incomplete, never stops the others."""
+        """Every `pytest_nejumi_sink` implementation in turn (the report page first, W&B last); one that fails is
+        said and makes the run incomplete, never stops the others."""
         for impl in reversed(self.hook.pytest_nejumi_sink.get_hookimpls()):
             try:
                 impl.function(run=run)
             except Exception as err:  # the row is on disk already: no sink may take the run down with it
                 self.problems.append(_sink_failure(impl.plugin_name, err))
 
-    def meta(self, extra: Blended, tables: Mapping[str, Table], record: Mapping[str, Any],
-             run: FinishedRun) -> dict[str, Any]:  # fmt: skip
+    def meta(
+        self, extra: Blended, tables: Mapping[str, Table], record: Mapping[str, Any], run: FinishedRun
+    ) -> dict[str, Any]:
         """The row's meta: what the config and the stored calls determine (see `invocation`)."""
         settings, families = self.session.cfg.report, self.session.families
         b, seed = settings.bootstrap_samples, settings.bootstrap_seed
@@ -240,16 +256,24 @@ class RunReport:
             if built.meta:
                 per_family[built.task.family][built.task.name] = built.meta
         meta = self.session.meta(
-            complete=self.run_complete, items=self.counts(), tasks=tasks, **per_family,
-            usage=usage_summary(self.scored), blend={"sources": extra.provenance} if self.session.blends else None,
-            intervals=intervals_meta(run_intervals(tables, families, b=b, seed=seed), b=b, seed=seed,
-                                     families=[f for f in families if f.found(tables)]),
+            complete=self.run_complete,
+            items=self.counts(),
+            tasks=tasks,
+            **per_family,
+            usage=usage_summary(self.scored),
+            blend={"sources": extra.provenance} if self.session.blends else None,
+            intervals=intervals_meta(
+                run_intervals(tables, families, b=b, seed=seed),
+                b=b,
+                seed=seed,
+                families=[f for f in families if f.found(tables)],
+            ),
             provenance=self.session.provenance(self.scored),
             invocations=measuring_invocations(self.session.run_dir, record),
             reasoning=self.reasoning_meta(),
             **({"problems": list(self.problems)} if self.problems else {}),
             **({"missing": missing} if missing else {}),  # the cases without a score, by task
-        )  # fmt: skip
+        )
         self.hook.pytest_nejumi_meta(meta=meta, run=run)
         return meta
 
@@ -259,7 +283,9 @@ class RunReport:
         if not self.scored:
             return None
         roles = self.session.roles([self.session.family_of(t) for t in {r.task for r in self.scored}])
-        out: dict[str, Any] = {role: self.session.reasoning(role).meta() for role in ("model", "judge") if role in roles}
+        out: dict[str, Any] = {
+            role: self.session.reasoning(role).meta() for role in ("model", "judge") if role in roles
+        }
         out["tasks"] = thinking_summary(self.scored)
         return out
 
@@ -298,4 +324,3 @@ def _exit_name(status: int) -> str:
         return pytest.ExitCode(status).name.lower()
     except ValueError:
         return str(status)
-

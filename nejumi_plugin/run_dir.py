@@ -27,7 +27,8 @@ LOCK_FILE = ".nejumi.lock"
 
 
 class RunDirError(Exception):
-    """The run directory cannot be used: another run holds it, or it cannot be written. The message says how to go on."""
+    """The run directory cannot be used: another run holds it, or it cannot be written; the message says how to go
+    on."""
 
 
 @dataclass
@@ -68,7 +69,7 @@ def hold(run_dir: Path) -> RunDirLock:
     created = tuple(folder for folder in (run_dir, *run_dir.parents) if not folder.exists())
     try:
         run_dir.mkdir(parents=True, exist_ok=True)
-        handle = open(path, "a+b", buffering=0)  # unbuffered: a write error shows at the write, not at close
+        handle = open(path, "a+b", buffering=0)  # noqa: SIM115 - held for the run's life; unbuffered: a write error shows at the write, not at close
     except OSError as err:
         raise unwritable(run_dir, err) from None
     if fcntl is not None:
@@ -83,8 +84,11 @@ def hold(run_dir: Path) -> RunDirLock:
                 "request twice. Wait for it to finish, stop it, or give this run its own directory (--output-dir, "
                 "or another wandb.run_name)"
             ) from None
-    me = {"pid": os.getpid(), "host": socket.gethostname(),
-          "since": datetime.now(timezone.utc).isoformat(timespec="seconds")}  # fmt: skip
+    me = {
+        "pid": os.getpid(),
+        "host": socket.gethostname(),
+        "since": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    }
     try:
         handle.seek(0)
         handle.truncate()
@@ -114,5 +118,7 @@ def earlier_answers_gone(run_dir: Path, calls: Path) -> str | None:
         state = "is empty (0 bytes)"
     else:
         return None
-    return (f"{calls} {state} beside an earlier leaderboard.json: the earlier answers are gone, so every call will "
-            "be made (and paid for) again; stop now (Ctrl-C) to restore the store, or let the run go on")  # fmt: skip
+    return (
+        f"{calls} {state} beside an earlier leaderboard.json: the earlier answers are gone, so every call will "
+        "be made (and paid for) again; stop now (Ctrl-C) to restore the store, or let the run go on"
+    )

@@ -19,16 +19,16 @@ from typing import Any
 
 from .backends.base import Backend, BackendError
 from .backends.factory import judge_backend, model_backend
-from .backends.registry import LOCAL_JUDGE, providers
 from .backends.hf import chat_template_of
 from .backends.placement import Placement
-from .items import Benchmark
+from .backends.registry import LOCAL_JUDGE, providers
 from .blend import BlendRequest
 from .config import ConfigError, RunConfig
 from .data_source import resolve_local_model, resolve_model_path
 from .engine import Engine
 from .family import Broken, Case, CaseError, Family, Runner, Scored, Task
 from .invocation import ProcessStats, call_counts, phase_seconds, throughput
+from .items import Benchmark
 from .reasoning import Decision, decide
 from .run_dir import RunDirLock, earlier_answers_gone, hold
 from .sinks.wandb_sink import WandbTarget
@@ -102,8 +102,10 @@ class NejumiSession:
             if family.name == name:
                 return family
         known = ", ".join(f.name for f in self.families)
-        raise ConfigError(f"no benchmark family {name!r} is registered (known: {known}); a family is registered "
-                          "by a `pytest_nejumi_families` hook (see docs/extending.md)")  # fmt: skip
+        raise ConfigError(
+            f"no benchmark family {name!r} is registered (known: {known}); a family is registered "
+            "by a `pytest_nejumi_families` hook (see docs/extending.md)"
+        )
 
     @cached_property
     def tasks(self) -> dict[str, tuple[Family, Task]]:
@@ -148,7 +150,9 @@ class NejumiSession:
         Backends load their model at the first generation: a fully cached rerun never loads one."""
         if role not in ROLES:
             raise ConfigError(f"no engine role {role!r}; roles are {', '.join(ROLES)}")
-        local = role == "judge" and self.cfg.mtbench.judge.api == LOCAL_JUDGE or role == "model" and not self.cfg.model.api
+        local = (role == "judge" and self.cfg.mtbench.judge.api == LOCAL_JUDGE) or (
+            role == "model" and not self.cfg.model.api
+        )
         key = (role, dtype, placement) if local else (role,)
         if key not in self._engines:
             loaded = tuple(e.backend for e in self._engines.values())
@@ -251,7 +255,7 @@ class NejumiSession:
         a replay writes the same bytes (this invocation's own facts go to `runs.jsonl`)."""
         from importlib.metadata import PackageNotFoundError, version
 
-        versions = {}
+        versions: dict[str, str | None] = {}
         for pkg in ("nejumi", "torch", "transformers", "pytest"):
             try:
                 versions[pkg] = version(pkg)

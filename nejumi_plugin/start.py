@@ -5,17 +5,18 @@ Called by the plugin's hooks (which stay thin): a problem found here is a usage 
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from . import preflight
-from .items import case_of, module_of
-from .blend import BlendError, blend_requests, blend_tasks, check_plan, check_sources
-from .config import ConfigError, load_config
-from .family import Broken
+from .blend import BlendError, BlendRequest, blend_requests, blend_tasks, check_plan, check_sources
+from .config import ConfigError, RunConfig, load_config
+from .family import Broken, Family
 from .gate import parse_bounds
+from .items import case_of, module_of
 from .report import RunReport
 from .run_dir import RunDirError
 from .session import NejumiSession, counted_tasks
@@ -33,6 +34,37 @@ def start_run(config: pytest.Config, session_key: Any, report_key: Any) -> None:
     """The session of this process (and, in the controller or the only process, the report and the sinks)."""
     worker = hasattr(config, "workerinput")
     cwd = Path(config.invocation_params.dir)
+    checked = _checked(config, cwd, worker)
+    cache = config.getoption("call_cache")
+    session = NejumiSession(
+        checked.cfg,
+        Path(cwd, config.getoption("output_dir")).resolve(),
+        checked.families,
+        batch_per_module=worker,
+        progress=None if worker else live_progress(config),
+        blends=checked.blends,
+        replay=config.getoption("replay"),
+        call_cache=Path(cwd, cache).resolve() if cache else None,
+        bounds=checked.bounds,
+    )
+    config.stash[session_key] = session
+    if getattr(config.option, "dist", "no") != "no" and not worker:  # xdist's controller collects nothing itself
+        _stop_on_key_problems(session, session.roles())
+    if not worker:
+        _start_controller(config, session, report_key)
+
+
+@dataclass(frozen=True)
+class _Checked:
+    """A run's config with everything checked that needs no model (in the controller: before any request)."""
+
+    cfg: RunConfig
+    families: list[Family]
+    bounds: dict[str, float]
+    blends: list[BlendRequest]
+
+
+def _checked(config: pytest.Config, cwd: Path, worker: bool) -> _Checked:
     try:
         cfg = load_config(config.getoption("model_config"), config.getoption("nejumi_set"))
     except ConfigError as err:
@@ -45,7 +77,7 @@ def start_run(config: pytest.Config, session_key: Any, report_key: Any) -> None:
     try:
         tasks = blend_tasks(families, cfg)
         blends = blend_requests(cfg, config.getoption("nejumi_blend"), cwd, tasks)
-        if not worker:  # what can be checked without the model, before any request (the workers' controller did)
+        if not worker:  # the workers' controller checked already
             preflight.check_families(cfg, families)
             preflight.check_reasoning(cfg)
             preflight.check_wandb(cfg)
@@ -53,28 +85,23 @@ def start_run(config: pytest.Config, session_key: Any, report_key: Any) -> None:
             preflight.check_bounds(cfg, bounds, families, blends)
     except ConfigError as err:  # BlendError included
         raise _usage(err) from None
-    cache = config.getoption("call_cache")
-    session = NejumiSession(
-        cfg, Path(cwd, config.getoption("output_dir")).resolve(), families, batch_per_module=worker,
-        progress=None if worker else live_progress(config), blends=blends, replay=config.getoption("replay"),
-        call_cache=Path(cwd, cache).resolve() if cache else None, bounds=bounds,
-    )  # fmt: skip
-    config.stash[session_key] = session
-    if getattr(config.option, "dist", "no") != "no" and not worker:  # xdist's controller collects nothing itself
-        _stop_on_key_problems(session, session.roles())
-    if worker:
-        return
-    problem = target_problem(cfg, session.wandb_target)
+    return _Checked(cfg, families, bounds, blends)
+
+
+def _start_controller(config: pytest.Config, session: NejumiSession, report_key: Any) -> None:
+    """The W&B target checked, the run directory held (a collect-only run writes nothing), the report and the
+    built-in sinks registered."""
+    problem = target_problem(session.cfg, session.wandb_target)
     if problem:
         raise pytest.UsageError(problem)
-    if not config.option.collectonly:  # collecting writes nothing
+    if not config.option.collectonly:
         try:
             session.hold_run_dir()
         except (RunDirError, StoreError) as err:
             raise _usage(err) from None
     workers = int(getattr(config.option, "numprocesses", None) or 1)
-    for family in families:
-        session.warnings += family.warnings(cfg, workers)
+    for family in session.families:
+        session.warnings += family.warnings(session.cfg, workers)
     report = RunReport(session, config.hook)
     config.stash[report_key] = report
     config.pluginmanager.register(report, "nejumi-report")
@@ -128,5 +155,9 @@ def worker_output(session: NejumiSession) -> dict[str, Any]:
     for case in session.broken:
         for task in case.tasks:
             broken[task].append(f"{case.marker}/*")
-    return {"nejumi_selected": dict(selected), "nejumi_clean": sorted(session.clean), "nejumi_broken": dict(broken),
-            "nejumi_stats": asdict(session.process_stats())}  # fmt: skip
+    return {
+        "nejumi_selected": dict(selected),
+        "nejumi_clean": sorted(session.clean),
+        "nejumi_broken": dict(broken),
+        "nejumi_stats": asdict(session.process_stats()),
+    }

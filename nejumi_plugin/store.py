@@ -52,7 +52,9 @@ def _connect(path: Path, attempts: int = 300) -> sqlite3.Connection:
         problems = [row[0] for row in conn.execute("PRAGMA quick_check")]
     except sqlite3.OperationalError as err:  # cannot open or write it: permissions, a read-only disk, no space
         conn.close()
-        raise StoreError(f"{path}: the store cannot be opened for reading and writing ({err}); {_access(path)}") from None
+        raise StoreError(
+            f"{path}: the store cannot be opened for reading and writing ({err}); {_access(path)}"
+        ) from None
     except sqlite3.DatabaseError as err:  # "file is not a database", "database disk image is malformed"
         conn.close()
         raise StoreError(f"{path}: not a usable store ({err}); move it aside to start afresh") from None

@@ -12,11 +12,19 @@ import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import cast
 
+from .data_source import WandbMode
 from .tasks.jaster.data import DataError, load_file
 from .tasks.mtbench.data import (
-    JUDGE_PROMPTS, OUTPUT_FORMATS, MtbenchDataError, find_file, load_judge_prompts, load_questions, load_references,
-)  # fmt: skip
+    JUDGE_PROMPTS,
+    OUTPUT_FORMATS,
+    MtbenchDataError,
+    find_file,
+    load_judge_prompts,
+    load_questions,
+    load_references,
+)
 
 
 class UploadError(Exception):
@@ -29,8 +37,11 @@ def _load_prompts(path: Path) -> object:
     missing = [n for n in JUDGE_PROMPTS if n not in prompts]
     bad = [p.name for p in prompts.values() if p.output_format not in OUTPUT_FORMATS or p.type != "single"]
     problems = [f"missing judge prompt(s) {', '.join(missing)}"] if missing else []
-    problems += [f"judge prompt(s) {', '.join(bad)} not of type 'single' with output_format "
-                 f"{' or '.join(OUTPUT_FORMATS)}"] if bad else []  # fmt: skip
+    problems += (
+        [f"judge prompt(s) {', '.join(bad)} not of type 'single' with output_format {' or '.join(OUTPUT_FORMATS)}"]
+        if bad
+        else []
+    )
     if problems:
         raise MtbenchDataError(f"{path}: {'; '.join(problems)} (Neo's single-mode judging needs all four)")
     return prompts
@@ -40,7 +51,10 @@ def _load_prompts(path: Path) -> object:
 MTBENCH: dict[str, tuple[tuple[str, ...], str, Callable[[Path], object], str]] = {
     "mtbench-questions": (("question.jsonl",), "question.jsonl", load_questions, "question file"),
     "mtbench-references": (
-        ("gpt-4.jsonl", "reference_answer/gpt-4.jsonl"), "gpt-4.jsonl", load_references, "reference answer file",
+        ("gpt-4.jsonl", "reference_answer/gpt-4.jsonl"),
+        "gpt-4.jsonl",
+        load_references,
+        "reference answer file",
     ),
     "mtbench-prompts": (("judge_prompts.jsonl",), "judge_prompts.jsonl", _load_prompts, "judge prompt file"),
 }
@@ -75,7 +89,7 @@ def jaster_files(evaluation: Path, prefix: str) -> dict[str, Path]:
     return {f"{prefix}/{p.relative_to(evaluation).as_posix()}": p for p in files}
 
 
-def _mode(requested: str | None) -> str:
+def _mode(requested: str | None) -> WandbMode:
     """--mode, else `WANDB_MODE`, else online with an API key and offline without one."""
     from .sinks.wandb_sink import has_api_key
 
@@ -85,7 +99,7 @@ def _mode(requested: str | None) -> str:
         raise UploadError(f"W&B mode {mode!r} (from WANDB_MODE) uploads nothing; use --mode online or offline")
     if mode == "online" and not has_api_key():
         raise UploadError("--mode online needs a W&B API key: run `wandb login` or set WANDB_API_KEY")
-    return mode
+    return cast(WandbMode, mode)
 
 
 def upload(args: argparse.Namespace, out: Callable[[str], None] = print) -> None:
@@ -109,8 +123,14 @@ def upload(args: argparse.Namespace, out: Callable[[str], None] = print) -> None
         raise UploadError('uploading to W&B needs wandb: pip install "nejumi[wandb]"') from None
     sha256 = {name: hashlib.sha256(p.read_bytes()).hexdigest() for name, p in files.items()}
     metadata = {"source": str(folder), "file_count": len(files), **extra, "sha256": sha256}
-    run = wandb.init(entity=args.entity, project=args.project, job_type="upload-dataset", mode=mode,
-                     name=f"upload-{args.name}", settings=wandb.Settings(console="off"))  # fmt: skip
+    run = wandb.init(
+        entity=args.entity,
+        project=args.project,
+        job_type="upload-dataset",
+        mode=mode,
+        name=f"upload-{args.name}",
+        settings=wandb.Settings(console="off"),
+    )
     try:
         artifact = wandb.Artifact(args.name, type="dataset", metadata=metadata)
         (artifact.add_dir if local.is_dir() else artifact.add_file)(str(local), name=target)
@@ -125,8 +145,10 @@ def upload(args: argparse.Namespace, out: Callable[[str], None] = print) -> None
     out(f"{base}: dataset artifact with {len(files)} file(s) from {folder} ({mode})")
     out("  reference(s): " + ", ".join(f"{base}:{a}" for a in [version, *args.alias, "latest"] if a))
     if extra:
-        out(f"  config: llm_jp_eval.dataset_artifact: \"{base}:{(args.alias or ['latest'])[0]}\", "
-            f"llm_jp_eval.dataset_dir: \"{extra['dataset_dir']}\"")  # fmt: skip
+        out(
+            f'  config: llm_jp_eval.dataset_artifact: "{base}:{(args.alias or ["latest"])[0]}", '
+            f'llm_jp_eval.dataset_dir: "{extra["dataset_dir"]}"'
+        )
     if mode == "offline":
         out(f"  saved offline; upload it with: wandb sync {sync_dir}")
 

@@ -53,7 +53,8 @@ def iter_records(wandb_file: Path) -> Iterator[Any]:
     _, magic, version = struct.unpack_from("<4sHB", data, 0)
     if magic != 0xBEE1 or version != 0:
         raise fail(4, f"unsupported header (magic {magic:#x}, version {version})")
-    offset, parts, start = _CHUNK_HEADER, [], _CHUNK_HEADER
+    offset, start = _CHUNK_HEADER, _CHUNK_HEADER
+    parts: list[bytes] = []
     while offset < len(data):
         left = _BLOCK - offset % _BLOCK
         if left < _CHUNK_HEADER:  # block trailer: zero padding

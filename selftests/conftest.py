@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from e2e import write_config
 from tiny_model import build_tiny_model
 
@@ -54,4 +53,4 @@ def make_config(tmp_path: Path, tiny_model_dir: Path, tiny_jaster_dir: Path) -> 
     return make
 
 
-from openai_server import openai_server  # noqa: E402,F401  (a real OpenAI-compatible server)
+from openai_server import openai_server  # noqa: F401  (a real OpenAI-compatible server)

@@ -17,7 +17,11 @@ from nejumi_plugin.invocation import read_invocations as invocations  # noqa: F4
 
 REPO = Path(__file__).resolve().parent.parent
 DEMO_MTBENCH = REPO / "nejumi_plugin" / "demo_data" / "mtbench"
-MTBENCH_FILE_KEYS = ("test_question_artifacts_path", "test_referenceanswer_artifacts_path", "judge_prompt_artifacts_path")
+MTBENCH_FILE_KEYS = (
+    "test_question_artifacts_path",
+    "test_referenceanswer_artifacts_path",
+    "judge_prompt_artifacts_path",
+)
 
 
 def interruptible() -> dict[str, Any]:
@@ -28,9 +32,15 @@ def interruptible() -> dict[str, Any]:
 
 def run_benchmarks(pytester: pytest.Pytester, config: Path, out: Path, *args: str) -> pytest.RunResult:
     return pytester.runpytest_subprocess(
-        str(REPO / "benchmarks"), "--model-config", str(config), "--output-dir", str(out), "-p", "no:cacheprovider",
+        str(REPO / "benchmarks"),
+        "--model-config",
+        str(config),
+        "--output-dir",
+        str(out),
+        "-p",
+        "no:cacheprovider",
         *args,
-    )  # fmt: skip
+    )
 
 
 def load(path: Path) -> Any:
@@ -63,11 +73,27 @@ def write_config(path: Path, model_dir: Path, jaster_dir: Path, **overrides: Any
     return path
 
 
-def run_benchmarks_in(cwd: Path, config: Path, out: Path, *args: str, env: dict[str, str] | None = None,
-                      timeout: float = 600) -> subprocess.CompletedProcess[str]:  # fmt: skip
+def run_benchmarks_in(
+    cwd: Path, config: Path, out: Path, *args: str, env: dict[str, str] | None = None, timeout: float = 600
+) -> subprocess.CompletedProcess[str]:
     """`pytest benchmarks` in a fresh interpreter outside pytester (for module-scoped fixtures); output captured."""
     return subprocess.run(
-        [sys.executable, "-m", "pytest", str(REPO / "benchmarks"), "--model-config", str(config), "--output-dir",
-         str(out), "-p", "no:cacheprovider", *args],
-        cwd=cwd, env={**os.environ, **(env or {})}, capture_output=True, text=True, timeout=timeout,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            str(REPO / "benchmarks"),
+            "--model-config",
+            str(config),
+            "--output-dir",
+            str(out),
+            "-p",
+            "no:cacheprovider",
+            *args,
+        ],
+        cwd=cwd,
+        env={**os.environ, **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )

@@ -12,8 +12,16 @@ from typing import Any
 
 from nejumi_plugin.backends.base import Completion, GenerationRequest
 from nejumi_plugin.family import (
-    Built, CaseError, FamilyBase, RunContext, Sample, Scored, Table, Task, leaderboard_table, table,
-)  # fmt: skip
+    Built,
+    CaseError,
+    FamilyBase,
+    RunContext,
+    Sample,
+    Scored,
+    Task,
+    leaderboard_table,
+    table,
+)
 from nejumi_plugin.usage import token_usage
 
 QUESTIONS = {
@@ -24,8 +32,15 @@ COLUMNS = ["model_name", "id", "question", "answer", "prediction", "exact_match"
 
 
 def task(name: str) -> Task:
-    return Task("exact", f"exact_{name}", f"exact_{name}", (f"exact_leaderboard_{name}", f"exact_output_{name}"),
-                f"exact_{name}", title=f"exact {name}", headline=("exact_match",))  # fmt: skip
+    return Task(
+        "exact",
+        f"exact_{name}",
+        f"exact_{name}",
+        (f"exact_leaderboard_{name}", f"exact_output_{name}"),
+        f"exact_{name}",
+        title=f"exact {name}",
+        headline=("exact_match",),
+    )
 
 
 @dataclass(frozen=True)
@@ -65,8 +80,19 @@ class ExactRunner:
         if not isinstance(answer, Completion):
             raise CaseError(f"no answer ({answer})")
         prediction = answer.text.strip()
-        row = dict(zip(COLUMNS, (self.ctx.cfg.model_name, case.id, case.question, case.answer, prediction,
-                                 int(prediction == case.answer))))  # fmt: skip
+        row = dict(
+            zip(
+                COLUMNS,
+                (
+                    self.ctx.cfg.model_name,
+                    case.id,
+                    case.question,
+                    case.answer,
+                    prediction,
+                    int(prediction == case.answer),
+                ),
+            )
+        )
         return Scored(case.key, case.task, (row,), usage={"model": token_usage([answer])}, cached=answer.cached)
 
 
@@ -90,15 +116,29 @@ class ExactFamily(FamilyBase):
     def build(self, task: Task, scored: Sequence[Scored], cfg: Any) -> Built:
         rows = [row for record in sorted(scored, key=lambda r: r.key) for row in record.rows]
         block = {"exact_match": sum(r["exact_match"] for r in rows) / len(rows)}
-        tables = {task.tables[0]: leaderboard_table(cfg.model_name, block),
-                  task.tables[1]: table(COLUMNS, ([r[c] for c in COLUMNS] for r in rows))}  # fmt: skip
+        tables = {
+            task.tables[0]: leaderboard_table(cfg.model_name, block),
+            task.tables[1]: table(COLUMNS, ([r[c] for c in COLUMNS] for r in rows)),
+        }
         return Built(task, tables, block, complete=len(rows) == len(QUESTIONS[task.name.removeprefix("exact_")]))
 
-    def samples(self, task: Task, tables: Mapping[str, Table]) -> list[Sample]:
+    def samples(self, task: Task, tables: Mapping[str, Mapping[str, Any]]) -> list[Sample]:
         output = tables.get(task.tables[1], {"columns": [], "data": []})
         rows = [dict(zip(output["columns"], data)) for data in output["data"]]
-        return [Sample(task.name, r["id"], r["id"], "exact_match", float(r["exact_match"]), not r["exact_match"],
-                       r["prediction"], r["answer"], r) for r in rows]  # fmt: skip
+        return [
+            Sample(
+                task.name,
+                r["id"],
+                r["id"],
+                "exact_match",
+                float(r["exact_match"]),
+                not r["exact_match"],
+                r["prediction"],
+                r["answer"],
+                r,
+            )
+            for r in rows
+        ]
 
     def block_of(self, task: Task, samples: Sequence[Sample]) -> dict[str, float]:
         return {"exact_match": sum(s.value or 0.0 for s in samples) / len(samples)}

@@ -23,9 +23,19 @@ from nejumi_plugin.tasks.jaster.samples import default_metrics
 MODEL = "fake/model-1b"
 MT_CATEGORIES = ("writing", "roleplay", "reasoning", "math", "coding", "extraction", "stem", "humanities")
 OUTPUT_COLUMNS = (
-    "question_id", "category", "answer_id", "model", "question", "answer", "judge", "user_prompt", "judgment",
-    "score", "turn", "tstamp",
-)  # fmt: skip
+    "question_id",
+    "category",
+    "answer_id",
+    "model",
+    "question",
+    "answer",
+    "judge",
+    "user_prompt",
+    "judgment",
+    "score",
+    "turn",
+    "tstamp",
+)
 
 
 def jaster_record(
@@ -33,11 +43,21 @@ def jaster_record(
 ) -> Scored:
     """One scored jaster sample as `JasterRunner.score` returns it."""
     row = {
-        "run_name": "fake-run", "model_name": MODEL, "target_dataset": dataset, "num_few_shots": shots,
-        "data_type": split, "id": index, "input": f"入力 {dataset} {index}", "pred": pred, "true": true,
-        "prompt": f"### 指示:\n{dataset} の問題 {index}\n### 応答:\n", "exact": exact(pred, true),
-        "char_f1": char_f1(pred, true), "set_f1": set_f1(pred, true), "latency": 0.01,
-    }  # fmt: skip
+        "run_name": "fake-run",
+        "model_name": MODEL,
+        "target_dataset": dataset,
+        "num_few_shots": shots,
+        "data_type": split,
+        "id": index,
+        "input": f"入力 {dataset} {index}",
+        "pred": pred,
+        "true": true,
+        "prompt": f"### 指示:\n{dataset} の問題 {index}\n### 応答:\n",
+        "exact": exact(pred, true),
+        "char_f1": char_f1(pred, true),
+        "set_f1": set_f1(pred, true),
+        "latency": 0.01,
+    }
     task = f"jaster_{language}_{shots}shot"
     return Scored(f"{task}/{dataset}/{split}/{index}", task, (row,), {"metrics": list(default_metrics(dataset))})
 
@@ -60,9 +80,14 @@ def _sample(dataset: str, rng: np.random.Generator, good: bool) -> tuple[str, st
 
 
 def synthetic_jaster(
-    language: str, shots: int, *, n: int = 100, accuracy: float = 0.6, seed: int = 0,
+    language: str,
+    shots: int,
+    *,
+    n: int = 100,
+    accuracy: float = 0.6,
+    seed: int = 0,
     datasets: Sequence[str] | None = None,
-) -> list[Scored]:  # fmt: skip
+) -> list[Scored]:
     """`n` test samples per dataset (all-ja + jsts, or the 57 MMLU subjects), right with probability `accuracy`."""
     names = datasets or ((*ALL_JA, "jsts") if language == "ja" else ALL_EN)
     rng = np.random.default_rng(seed)
@@ -75,19 +100,44 @@ def synthetic_jaster(
 
 
 def mtbench_record(
-    qid: int, category: str, scores: tuple[float, float], *, answers: tuple[str, str] = ("答え1", "答え2"),
+    qid: int,
+    category: str,
+    scores: tuple[float, float],
+    *,
+    answers: tuple[str, str] = ("答え1", "答え2"),
     language: str = "ja",
 ) -> Scored:
     """One judged MT-Bench question (two output rows) as `MtbenchRunner.score` returns it."""
     rows = []
     for turn, (score, answer) in enumerate(zip(scores, answers), start=1):
         judgment = "解析できない判定" if score == -1 else f"良い回答です。 Rating: [[{score}]]"
-        rows.append(dict(zip(OUTPUT_COLUMNS, (
-            qid, category, f"a{qid}", MODEL, f"質問 {qid} ターン {turn} <b>太字</b>", answer,
-            ["gpt-4", "single-v1"], "judge prompt", judgment, score, turn, 1.0e9,
-        ))))  # fmt: skip
-    return Scored(f"mtbench_{language}/{qid}", f"mtbench_{language}", tuple(rows),
-                  {"question_id": qid, "category": category, "judge_calls": 2})
+        rows.append(
+            dict(
+                zip(
+                    OUTPUT_COLUMNS,
+                    (
+                        qid,
+                        category,
+                        f"a{qid}",
+                        MODEL,
+                        f"質問 {qid} ターン {turn} <b>太字</b>",
+                        answer,
+                        ["gpt-4", "single-v1"],
+                        "judge prompt",
+                        judgment,
+                        score,
+                        turn,
+                        1.0e9,
+                    ),
+                )
+            )
+        )
+    return Scored(
+        f"mtbench_{language}/{qid}",
+        f"mtbench_{language}",
+        tuple(rows),
+        {"question_id": qid, "category": category, "judge_calls": 2},
+    )
 
 
 def synthetic_mtbench(language: str, *, per_category: int = 10, seed: int = 0) -> list[Scored]:
@@ -98,13 +148,20 @@ def synthetic_mtbench(language: str, *, per_category: int = 10, seed: int = 0) -
     for c, category in enumerate(MT_CATEGORIES):
         for j in range(per_category):
             scores = tuple(-1 if rng.random() < 0.05 else int(rng.integers(1, 11)) for _ in range(2))
-            out.append(mtbench_record(first + c * per_category + j, category, scores,  # type: ignore[arg-type]
-                                      language=language))
+            out.append(
+                mtbench_record(
+                    first + c * per_category + j,
+                    category,
+                    scores,  # type: ignore[arg-type]
+                    language=language,
+                )
+            )
     return out
 
 
-def built_tasks(jaster: Mapping[tuple[str, int], Iterable[Scored]] = {},
-                mt: Mapping[str, Iterable[Scored]] = {}) -> list[Built]:  # fmt: skip
+def built_tasks(
+    jaster: Mapping[tuple[str, int], Iterable[Scored]] = {}, mt: Mapping[str, Iterable[Scored]] = {}
+) -> list[Built]:
     """The tasks a run with these records builds ({(language, shots): jaster records}, {language: MT-Bench records}),
     through the families' real aggregation."""
     cfg = RunConfig.model_validate({"model_name": MODEL})
@@ -134,13 +191,17 @@ def write_fake_run(
         block = live_block(built.task, built.block)
         columns += list(block)
         values += list(block.values())
-    board = {"columns": columns, "data": [values],
-             "meta": {"model_name": MODEL, "run_name": run_dir.name, "complete": True, **(meta or {})}}  # fmt: skip
+    board = {
+        "columns": columns,
+        "data": [values],
+        "meta": {"model_name": MODEL, "run_name": run_dir.name, "complete": True, **(meta or {})},
+    }
     write_run(run_dir, tables, board)
     return board
 
 
-def tables_of(jaster: Mapping[tuple[str, int], Iterable[Scored]] = {},
-              mt: Mapping[str, Iterable[Scored]] = {}) -> dict[str, Any]:  # fmt: skip
+def tables_of(
+    jaster: Mapping[tuple[str, int], Iterable[Scored]] = {}, mt: Mapping[str, Iterable[Scored]] = {}
+) -> dict[str, Any]:
     """The tables a run with these records logs (no files written)."""
     return {name: table for built in built_tasks(jaster, mt) for name, table in built.tables.items()}

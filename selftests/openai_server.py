@@ -52,8 +52,19 @@ def _answers(url: str) -> bool:
 def start_server(model_dir: Path, log_dir: Path) -> tuple[subprocess.Popen[bytes], OpenAIServer]:
     """Start `transformers serve` on a free port and wait until `GET /v1/models` answers (fails the test if not)."""
     port = _free_port()
-    cmd = [sys.executable, "-m", "transformers.cli.transformers", "serve", str(model_dir),
-           "--host", "127.0.0.1", "--port", str(port), "--device", "cpu"]  # fmt: skip
+    cmd = [
+        sys.executable,
+        "-m",
+        "transformers.cli.transformers",
+        "serve",
+        str(model_dir),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--device",
+        "cpu",
+    ]
     env = {**os.environ, "HF_HUB_OFFLINE": "1"}
     stderr_path = log_dir / "serve.stderr"
     with open(log_dir / "serve.stdout", "wb") as out, open(stderr_path, "wb") as err:

@@ -29,12 +29,17 @@ THINKING = "Let me think.\n\nThe question wants a short answer.\n\nI will give i
 THINKING_TOKENS = 64
 OPENAI_REASONING = re.compile(r"^(o\d+|gpt-5)")
 UNSUPPORTED = {  # OpenAI's answers to parameters its reasoning models do not take
-    "max_tokens": ("Unsupported parameter: 'max_tokens' is not supported with this model. Use 'max_completion_tokens' "
-                   "instead.", "unsupported_parameter"),
-    "temperature": ("Unsupported value: 'temperature' does not support 0.0 with this model. Only the default (1) "
-                    "value is supported.", "unsupported_value"),
+    "max_tokens": (
+        "Unsupported parameter: 'max_tokens' is not supported with this model. Use 'max_completion_tokens' instead.",
+        "unsupported_parameter",
+    ),
+    "temperature": (
+        "Unsupported value: 'temperature' does not support 0.0 with this model. Only the default (1) "
+        "value is supported.",
+        "unsupported_value",
+    ),
     "stop": ("Unsupported parameter: 'stop' is not supported with this model.", "unsupported_parameter"),
-}  # fmt: skip
+}
 
 
 def openai_error(message: str, param: str | None, code: str | None) -> dict[str, Any]:
@@ -55,8 +60,9 @@ class ReasoningServer(ScriptedJudge):
             return 200, self._responses(body)
         if OPENAI_REASONING.match(model):
             if model.endswith("-pro"):
-                return 404, openai_error("This model is only supported in v1/responses and not in "
-                                         "v1/chat/completions.", "model", None)  # fmt: skip
+                return 404, openai_error(
+                    "This model is only supported in v1/responses and not in v1/chat/completions.", "model", None
+                )
             for param, (message, code) in UNSUPPORTED.items():
                 if param in body and not (param == "temperature" and body[param] == 1):
                     self.refused.append(param)
@@ -71,8 +77,12 @@ class ReasoningServer(ScriptedJudge):
         budget = int(body.get("max_completion_tokens") or 10**6)
         spent = budget <= THINKING_TOKENS
         content = "" if spent else self._answer(body["messages"])
-        usage = {"prompt_tokens": 10, "completion_tokens": min(budget, THINKING_TOKENS + 2), "total_tokens": 0,
-                 "completion_tokens_details": {"reasoning_tokens": min(budget, THINKING_TOKENS)}}  # fmt: skip
+        usage = {
+            "prompt_tokens": 10,
+            "completion_tokens": min(budget, THINKING_TOKENS + 2),
+            "total_tokens": 0,
+            "completion_tokens_details": {"reasoning_tokens": min(budget, THINKING_TOKENS)},
+        }
         return _chat(body["model"], {"role": "assistant", "content": content}, "length" if spent else "stop", usage)
 
     def _responses(self, body: dict[str, Any]) -> dict[str, Any]:
@@ -81,15 +91,34 @@ class ReasoningServer(ScriptedJudge):
         text = "" if spent else self._answer(body["input"])
         output = [{"type": "reasoning", "id": "rs_1", "summary": []}]
         if text:
-            output.append({"type": "message", "id": "msg_1", "role": "assistant", "status": "completed",
-                           "content": [{"type": "output_text", "text": text, "annotations": []}]})  # fmt: skip
-        return {"id": "resp_1", "object": "response", "created_at": 0, "model": body["model"], "output": output,
-                "status": "incomplete" if spent else "completed",
-                "incomplete_details": {"reason": "max_output_tokens"} if spent else None,
-                "usage": {"input_tokens": 10, "output_tokens": min(budget, THINKING_TOKENS + 2), "total_tokens": 0,
-                          "input_tokens_details": {"cached_tokens": 0},
-                          "output_tokens_details": {"reasoning_tokens": min(budget, THINKING_TOKENS)}},
-                "parallel_tool_calls": True, "tool_choice": "auto", "tools": []}  # fmt: skip
+            output.append(
+                {
+                    "type": "message",
+                    "id": "msg_1",
+                    "role": "assistant",
+                    "status": "completed",
+                    "content": [{"type": "output_text", "text": text, "annotations": []}],
+                }
+            )
+        return {
+            "id": "resp_1",
+            "object": "response",
+            "created_at": 0,
+            "model": body["model"],
+            "output": output,
+            "status": "incomplete" if spent else "completed",
+            "incomplete_details": {"reason": "max_output_tokens"} if spent else None,
+            "usage": {
+                "input_tokens": 10,
+                "output_tokens": min(budget, THINKING_TOKENS + 2),
+                "total_tokens": 0,
+                "input_tokens_details": {"cached_tokens": 0},
+                "output_tokens_details": {"reasoning_tokens": min(budget, THINKING_TOKENS)},
+            },
+            "parallel_tool_calls": True,
+            "tool_choice": "auto",
+            "tools": [],
+        }
 
     def _compatible(self, body: dict[str, Any], model: str) -> dict[str, Any]:
         budget = int(body.get("max_tokens") or 10**6)
@@ -109,13 +138,19 @@ class ReasoningServer(ScriptedJudge):
 
 
 def _chat(model: str, message: dict[str, Any], reason: str, usage: dict[str, Any]) -> dict[str, Any]:
-    return {"id": "chatcmpl-r", "object": "chat.completion", "created": 0, "model": model,
-            "choices": [{"index": 0, "message": message, "finish_reason": reason}], "usage": usage}  # fmt: skip
+    return {
+        "id": "chatcmpl-r",
+        "object": "chat.completion",
+        "created": 0,
+        "model": model,
+        "choices": [{"index": 0, "message": message, "finish_reason": reason}],
+        "usage": usage,
+    }
 
 
 def _handler(server: ReasoningServer) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802 (http.server's name)
+        def do_POST(self) -> None:
             body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
             with server.lock:
                 server.bodies.append(body)

@@ -8,6 +8,7 @@ the most requests in flight at once are recorded (with `delay_s`, for concurrenc
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import time
@@ -60,7 +61,7 @@ class ScriptedJudge:
 
 def _handler(judge: ScriptedJudge) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802 (http.server's name)
+        def do_POST(self) -> None:
             body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
             with judge.lock:
                 judge.bodies.append(body)
@@ -69,10 +70,8 @@ def _handler(judge: ScriptedJudge) -> type[BaseHTTPRequestHandler]:
             if hold:  # never answered: the client is killed while it waits
                 judge.holding.set()
                 judge.release.wait(timeout=120)
-                try:
+                with contextlib.suppress(OSError):  # the client is gone, as intended
                     self.send_error(503)
-                except OSError:  # the client is gone, as intended
-                    pass
                 return
             judge.enter()
             try:
@@ -81,10 +80,13 @@ def _handler(judge: ScriptedJudge) -> type[BaseHTTPRequestHandler]:
             finally:
                 judge.leave()
             reply = {
-                "id": "scripted", "object": "chat.completion", "created": 0, "model": body["model"],
+                "id": "scripted",
+                "object": "chat.completion",
+                "created": 0,
+                "model": body["model"],
                 "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}],
                 "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
-            }  # fmt: skip
+            }
             data = json.dumps(reply).encode()
             self.send_response(200)
             self.send_header("Content-Type", "application/json")

@@ -44,16 +44,27 @@ def plan(requests: list[BlendRequest], sources: dict[str, Source], evaluated: se
 
 def test_neo_tables_and_renaming() -> None:
     assert task_tables("jaster_ja_4_shot") == [
-        "jaster_leaderboard_table_ja_4shot", "jaster_output_table_dev_ja_4shot", "jaster_output_table_ja_4shot",
+        "jaster_leaderboard_table_ja_4shot",
+        "jaster_output_table_dev_ja_4shot",
+        "jaster_output_table_ja_4shot",
         "jaster_radar_table_ja_4shot",
-    ]  # fmt: skip
+    ]
     assert task_tables("jaster_en_0_shot")[-1] == "jaster_output_table_en_0shot"  # no radar for en
-    assert task_tables("mtbench_en") == ["mtbench_leaderboard_table_en", "mtbench_output_table_en", "mtbench_radar_table_en"]
-    assert renamed_block("mtbench_ja", BOARD) == {"model_name_MTbench_ja": "m", "coding_MTbench_ja": 3.0,
-                                                  "AVG_MTbench_ja": 3.0}  # fmt: skip
+    assert task_tables("mtbench_en") == [
+        "mtbench_leaderboard_table_en",
+        "mtbench_output_table_en",
+        "mtbench_radar_table_en",
+    ]
+    assert renamed_block("mtbench_ja", BOARD) == {
+        "model_name_MTbench_ja": "m",
+        "coding_MTbench_ja": 3.0,
+        "AVG_MTbench_ja": 3.0,
+    }
     assert list(renamed_block("jaster_en_4_shot", BOARD)) == [
-        "model_name_jaster_en_4shot", "coding_jaster_en_4shot", "AVG_jaster_en_4shot",
-    ]  # fmt: skip
+        "model_name_jaster_en_4shot",
+        "coding_jaster_en_4shot",
+        "AVG_jaster_en_4shot",
+    ]
     assert run_task("jaster_ja_4_shot") == "jaster_ja_4shot" and run_task("mtbench_en") == "mtbench_en"
 
 
@@ -83,8 +94,9 @@ def test_plan_refuses_a_task_from_two_sources_or_evaluated_here(tmp_path: Path) 
     with pytest.raises(BlendError, match="task mtbench_ja is in both a and b"):
         plan([BlendRequest("a"), BlendRequest("b")], sources, set())
     assert plan([BlendRequest("a", ("jaster_ja_0_shot",)), BlendRequest("b")], sources, set()) == {
-        "jaster_ja_0_shot": "a", "mtbench_ja": "b",
-    }  # fmt: skip
+        "jaster_ja_0_shot": "a",
+        "mtbench_ja": "b",
+    }
     with pytest.raises(BlendError, match="task mtbench_ja is evaluated in this run and also asked of b"):
         plan([BlendRequest("b", ("mtbench_ja",))], sources, {"mtbench_ja"})
     with pytest.raises(BlendError, match="b: it has no jaster_leaderboard_table_ja_0shot"):
@@ -102,7 +114,7 @@ class RecordedApi:
     def __call__(self) -> RecordedApi:
         return self
 
-    def artifact(self, name: str, type: str | None = None) -> Any:  # noqa: A002 (wandb's name)
+    def artifact(self, name: str, type: str | None = None) -> Any:
         RecordedApi.calls.append(name)
         if name not in self.store:
             raise ValueError(f"artifact '{name}' not found in project")
@@ -127,13 +139,19 @@ def test_old_runs_are_checked_as_neo_checks_them(tmp_path: Path) -> None:
         return blend.blend_requests(cfg, [], tmp_path, TASKS)
 
     off = {"run_mt_bench_ja": False, "run_llm_jp_eval_ja_0_shot": False}
-    assert [r.tasks for r in requests([{"run_path": "e/p/a", "tasks": ["mtbench_ja"]},
-                                       {"run_path": "e/p/b", "tasks": ["jaster_ja_0_shot"]}], **off)] == [
-        ("mtbench_ja",), ("jaster_ja_0_shot",)]  # fmt: skip
+    assert [
+        r.tasks
+        for r in requests(
+            [{"run_path": "e/p/a", "tasks": ["mtbench_ja"]}, {"run_path": "e/p/b", "tasks": ["jaster_ja_0_shot"]}],
+            **off,
+        )
+    ] == [("mtbench_ja",), ("jaster_ja_0_shot",)]
     with pytest.raises(BlendError, match="task mtbench_ja: expected run_mt_bench_ja: false when it is inherited"):
         requests([{"run_path": "e/p/a", "tasks": ["mtbench_ja"]}])
     with pytest.raises(BlendError, match="e/p/b: task mtbench_ja is inherited twice"):
-        requests([{"run_path": "e/p/a", "tasks": ["mtbench_ja"]}, {"run_path": "e/p/b", "tasks": ["mtbench_ja"]}], **off)
+        requests(
+            [{"run_path": "e/p/a", "tasks": ["mtbench_ja"]}, {"run_path": "e/p/b", "tasks": ["mtbench_ja"]}], **off
+        )
     with pytest.raises(BlendError, match="task mtbench_fr is not one of this config's tasks"):
         requests([{"run_path": "e/p/a", "tasks": ["mtbench_fr"]}], **off)
 
@@ -141,12 +159,21 @@ def test_old_runs_are_checked_as_neo_checks_them(tmp_path: Path) -> None:
 def test_a_wandb_run_source_reads_neos_run_table_artifacts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import wandb
 
-    store = {"e/p/run-abc123-mtbench_leaderboard_table_ja:latest": {"mtbench_leaderboard_table_ja.table.json":
-             {"columns": BOARD["columns"], "data": BOARD["data"], "_type": "table"}}}  # fmt: skip
+    store = {
+        "e/p/run-abc123-mtbench_leaderboard_table_ja:latest": {
+            "mtbench_leaderboard_table_ja.table.json": {
+                "columns": BOARD["columns"],
+                "data": BOARD["data"],
+                "_type": "table",
+            }
+        }
+    }
     monkeypatch.setattr(wandb, "Api", RecordedApi(store, tmp_path))
     RecordedApi.calls = []
     source = WandbApiRun("e/p/abc123")
     assert source.has("mtbench_leaderboard_table_ja") and source.table("mtbench_leaderboard_table_ja") == BOARD
     assert not source.has("mtbench_output_table_ja")
-    assert RecordedApi.calls == ["e/p/run-abc123-mtbench_leaderboard_table_ja:latest",
-                                 "e/p/run-abc123-mtbench_output_table_ja:latest"]  # each fetched once  # fmt: skip
+    assert RecordedApi.calls == [
+        "e/p/run-abc123-mtbench_leaderboard_table_ja:latest",
+        "e/p/run-abc123-mtbench_output_table_ja:latest",
+    ]  # each fetched once

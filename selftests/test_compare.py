@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from fake_run import jaster_record, mtbench_record, synthetic_jaster, write_fake_run
+
 from nejumi_plugin.__main__ import main
 from nejumi_plugin.compare import compare_runs, format_comparison
 from nejumi_plugin.metrics import char_f1
@@ -26,8 +26,10 @@ def _jaster(changes: dict[tuple[str, int], str], extra: int = 0) -> list[dict]:
 def _mtbench(changes: dict[int, tuple[tuple[float, float], tuple[str, str]]]) -> list[dict]:
     base = {q: ((5 + q % 3, 6), (f"答え {q}-1", f"答え {q}-2")) for q in range(1, 9)}
     base |= changes
-    return [mtbench_record(q, "writing" if q <= 4 else "math", scores, answers=answers)  # type: ignore[arg-type]
-            for q, (scores, answers) in base.items()]  # fmt: skip
+    return [
+        mtbench_record(q, "writing" if q <= 4 else "math", scores, answers=answers)  # type: ignore[arg-type]
+        for q, (scores, answers) in base.items()
+    ]
 
 
 @pytest.fixture
@@ -42,9 +44,11 @@ def runs(tmp_path: Path) -> tuple[Path, Path]:
         ("jsts", 1): "4.0",  # the number the correlation sees changes: listed
         ("jsts", 2): "2.00",  # another spelling of 2.0: not listed
     }
-    b_mt = {1: ((5 + 1 % 3, 9), ("答え 1-1", "もっと良い答え")),  # turn 2 rating 6 -> 9: listed
-            2: ((-1, 6), ("答え 2-1", "答え 2-2")),  # turn 1 becomes unreadable: listed
-            3: ((5, 6), ("別の答え", "答え 3-2"))}  # same ratings, other answer: not listed  # fmt: skip
+    b_mt = {
+        1: ((5 + 1 % 3, 9), ("答え 1-1", "もっと良い答え")),  # turn 2 rating 6 -> 9: listed
+        2: ((-1, 6), ("答え 2-1", "答え 2-2")),  # turn 1 becomes unreadable: listed
+        3: ((5, 6), ("別の答え", "答え 3-2")),
+    }  # same ratings, other answer: not listed
     write_fake_run(b, {("ja", 0): _jaster(changed, extra=1)}, {"ja": _mtbench(b_mt)})
     return a, b
 

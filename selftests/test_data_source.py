@@ -74,12 +74,18 @@ def test_mtbench_folders_are_local_or_artifacts_and_test_mode_takes_the_small_se
     ]
     cfg = load_config(path, [*overrides, "testmode=true"])
     folders, keys = resolve_mtbench_dirs(cfg, "ja")
-    assert folders == {"questions": (path.parent / "small").resolve(), "references": (path.parent / "small").resolve(),
-                       "judge_prompts": (tmp_path / "prompts").resolve()}  # fmt: skip
+    assert folders == {
+        "questions": (path.parent / "small").resolve(),
+        "references": (path.parent / "small").resolve(),
+        "judge_prompts": (tmp_path / "prompts").resolve(),
+    }
     assert keys["questions"].endswith("config.yaml: mtbench.dataset.ja.test_question_artifacts_path")
     full = load_config(path, overrides)  # not in test mode: Neo's full-set artifacts, which need W&B online
-    with pytest.raises(ConfigError, match=r"mtbench.dataset.ja.question_artifacts_path: the W&B artifact "
-                                          r"'wandb-japan/llm-leaderboard/mtbench_ja_question:v3' cannot be fetched"):
+    with pytest.raises(
+        ConfigError,
+        match=r"mtbench.dataset.ja.question_artifacts_path: the W&B artifact "
+        r"'wandb-japan/llm-leaderboard/mtbench_ja_question:v3' cannot be fetched",
+    ):
         resolve_mtbench_dirs(full, "ja")
     typo = load_config(path, ["mtbench.dataset.en.test_question_artifacts_path=no/such", "testmode=true"])
     with pytest.raises(ConfigError, match=r"test_question_artifacts_path: 'no/such' is neither a local folder"):
@@ -101,7 +107,7 @@ def test_online_the_artifact_paths_are_downloaded_with_the_wandb_api(tmp_path: P
             return str(self.folder)
 
     class Api:
-        def artifact(self, name: str, type: str) -> Artifact:  # noqa: A002
+        def artifact(self, name: str, type: str) -> Artifact:
             asked.append((name, type))
             folder = tmp_path / "downloads" / name.rsplit("/", 1)[1].replace(":", "_")
             folder.mkdir(parents=True, exist_ok=True)
@@ -111,9 +117,11 @@ def test_online_the_artifact_paths_are_downloaded_with_the_wandb_api(tmp_path: P
     monkeypatch.setenv("WANDB_MODE", "online")
     cfg = load_config(config(tmp_path))
     folders, _ = resolve_mtbench_dirs(cfg, "en")
-    assert asked == [("wandb-japan/llm-leaderboard/mtbench_en_question:v0", "dataset"),
-                     ("wandb-japan/llm-leaderboard/mtbench_en_referenceanswer:v0", "dataset"),
-                     ("wandb-japan/llm-leaderboard/mtbench_en_prompt:v0", "dataset")]  # fmt: skip
+    assert asked == [
+        ("wandb-japan/llm-leaderboard/mtbench_en_question:v0", "dataset"),
+        ("wandb-japan/llm-leaderboard/mtbench_en_referenceanswer:v0", "dataset"),
+        ("wandb-japan/llm-leaderboard/mtbench_en_prompt:v0", "dataset"),
+    ]
     assert folders["questions"] == tmp_path / "downloads" / "mtbench_en_question_v0"
     (tmp_path / "downloads" / "jaster_v11" / "jaster" / "1.2.6" / "evaluation" / "test").mkdir(parents=True)
     assert resolve_dataset_dir(cfg).parts[-4:] == ("jaster", "1.2.6", "evaluation", "test")

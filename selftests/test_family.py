@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 import yaml
 from e2e import invocations, load
-
 from exact_family import ExactFamily
+
 from nejumi_plugin.compare import compare_runs
 from nejumi_plugin.config import load_config
 from nejumi_plugin.store import ResultStore
@@ -53,22 +53,40 @@ RIGHT = {"Japan": "Tokyo", "France": "Paris", "Kenya": "Mombasa", "2\\+2": "4", 
 def config(path: Path, run_name: str, answers: dict[str, str]) -> Path:
     rules = [{"match": f"^Question: {q}$", "answer": a} for q, a in answers.items()]
     cfg: dict[str, Any] = {
-        "model_name": f"mock-{run_name}", "wandb": {"run_name": run_name, "mode": "disabled"},
+        "model_name": f"mock-{run_name}",
+        "wandb": {"run_name": run_name, "mode": "disabled"},
         **{f"run_llm_jp_eval_{lang}_{shots}": False for lang in ("ja", "en") for shots in ("0_shot", "few_shots")},
-        "run_mt_bench_ja": False, "run_mt_bench_en": False,
+        "run_mt_bench_ja": False,
+        "run_mt_bench_en": False,
         "model": {"api": "mock", "pretrained_model_name_or_path": run_name, "options": {"answers": rules}},
         "report": {"bootstrap_samples": 200},
-    }  # fmt: skip
+    }
     path.write_text(yaml.safe_dump(cfg), encoding="utf-8")
     return path
 
 
 def run(bench: Path, cfg: Path, out: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "pytest", str(bench), "--model-config", str(cfg), "--output-dir", str(out),
-         "-p", "no:cacheprovider", "-q", *args],
-        cwd=bench.parent, env={**os.environ}, capture_output=True, text=True, timeout=600,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            str(bench),
+            "--model-config",
+            str(cfg),
+            "--output-dir",
+            str(out),
+            "-p",
+            "no:cacheprovider",
+            "-q",
+            *args,
+        ],
+        cwd=bench.parent,
+        env={**os.environ},
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -139,7 +157,9 @@ def test_blending_and_compare(runs: dict[str, Any]) -> None:
     assert "3 passed" in blended.stdout
     board = row(b)
     assert board["exact_match_exact_sums"] == pytest.approx(2 / 3)
-    assert board["exact_match_exact_capitals"] == pytest.approx(2 / 3) and board["model_name_exact_capitals"] == "mock-a"
+    assert (
+        board["exact_match_exact_capitals"] == pytest.approx(2 / 3) and board["model_name_exact_capitals"] == "mock-a"
+    )
     assert load(b / "tables" / "exact_output_capitals.json") == load(a / "tables" / "exact_output_capitals.json")
     cmp = compare_runs(a, b, families=[ExactFamily()], b=200)
     diffs = {d.column: d.b - d.a for d in cmp.diffs if d.a is not None and d.b is not None}

@@ -7,11 +7,19 @@ import pytest
 from nejumi_plugin.gate import check_bounds, matching_columns, parse_bounds
 
 COLUMNS = [
-    "model_name", "AVG_jaster_ja_0shot", "NLI_jaster_ja_0shot", "jnli_exact_match_jaster_ja_0shot",
-    "jsts_pearson_jaster_ja_0shot", "wiki_ner_set_f1_jaster_ja_0shot", "wiki_reading_char_f1_jaster_ja_0shot",
-    "AVG_jaster_ja_4shot", "jnli_exact_match_jaster_ja_4shot", "coding_MTbench_ja", "AVG_MTbench_ja",
+    "model_name",
+    "AVG_jaster_ja_0shot",
+    "NLI_jaster_ja_0shot",
+    "jnli_exact_match_jaster_ja_0shot",
+    "jsts_pearson_jaster_ja_0shot",
+    "wiki_ner_set_f1_jaster_ja_0shot",
+    "wiki_reading_char_f1_jaster_ja_0shot",
+    "AVG_jaster_ja_4shot",
+    "jnli_exact_match_jaster_ja_4shot",
+    "coding_MTbench_ja",
+    "AVG_MTbench_ja",
     "AVG_MTbench_en",
-]  # fmt: skip
+]
 VALUES = ["m", 0.41, 0.6, 0.55, 0.8, 0.3, 0.5, 0.45, 0.62, 6.5, 7.25, None]
 
 
@@ -23,9 +31,17 @@ def test_parse_spec_and_mapping() -> None:
 
 @pytest.mark.parametrize(
     ("spec", "names"),
-    [("jnli=0.55,AVG", "'AVG'"), ("jnli=abc", "'abc'"), ("=0.5", "'=0.5'"), ("jnli=0.5,", "''"),
-     ("jnli=nan", "not a finite"), ("jnli=0.5,jnli=0.6", "twice"), ("jnli=", "'jnli='"), ("a b=1", "'a b'")],
-)  # fmt: skip
+    [
+        ("jnli=0.55,AVG", "'AVG'"),
+        ("jnli=abc", "'abc'"),
+        ("=0.5", "'=0.5'"),
+        ("jnli=0.5,", "''"),
+        ("jnli=nan", "not a finite"),
+        ("jnli=0.5,jnli=0.6", "twice"),
+        ("jnli=", "'jnli='"),
+        ("a b=1", "'a b'"),
+    ],
+)
 def test_bad_spec_names_the_bad_part(spec: str, names: str) -> None:
     with pytest.raises(ValueError, match=names.replace("(", r"\(")):
         parse_bounds(spec)
@@ -36,8 +52,12 @@ def test_key_matching_rule() -> None:
     assert matching_columns("jnli", cols) == ["jnli_exact_match_jaster_ja_0shot", "jnli_exact_match_jaster_ja_4shot"]
     assert matching_columns("jnli_exact_match_jaster_ja_4shot", cols) == ["jnli_exact_match_jaster_ja_4shot"]
     assert matching_columns("AVG_jaster", cols) == ["AVG_jaster_ja_0shot", "AVG_jaster_ja_4shot"]
-    assert matching_columns("AVG", cols) == ["AVG_jaster_ja_0shot", "AVG_jaster_ja_4shot", "AVG_MTbench_ja",
-                                             "AVG_MTbench_en"]  # fmt: skip
+    assert matching_columns("AVG", cols) == [
+        "AVG_jaster_ja_0shot",
+        "AVG_jaster_ja_4shot",
+        "AVG_MTbench_ja",
+        "AVG_MTbench_en",
+    ]
     assert matching_columns("wiki", cols) == ["wiki_ner_set_f1_jaster_ja_0shot", "wiki_reading_char_f1_jaster_ja_0shot"]
     assert matching_columns("*_jaster_ja_4shot", cols) == ["AVG_jaster_ja_4shot", "jnli_exact_match_jaster_ja_4shot"]
     assert matching_columns("jn", cols) == []  # whole tokens only

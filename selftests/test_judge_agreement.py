@@ -43,8 +43,18 @@ def test_a_judge_equal_to_gpt4_agrees_perfectly() -> None:
     ratings = [1, 3, 3, 5, 7, 8, 10, 2]
     got = summarize(pairs(ratings, ratings), "writing")
     assert got.spearman == pytest.approx(1.0, abs=1e-12) and got.pearson == pytest.approx(1.0, abs=1e-12)
-    assert got == Agreement(n=8, n_unreadable=0, n_off_scale=0, spearman=got.spearman, pearson=got.pearson,
-                            kappa=1.0, bias=0.0, bias_low=0.0, bias_high=0.0, within_one=1.0)  # fmt: skip
+    assert got == Agreement(
+        n=8,
+        n_unreadable=0,
+        n_off_scale=0,
+        spearman=got.spearman,
+        pearson=got.pearson,
+        kappa=1.0,
+        bias=0.0,
+        bias_low=0.0,
+        bias_high=0.0,
+        within_one=1.0,
+    )
 
 
 def test_a_constant_offset_is_the_bias_and_keeps_correlation_one() -> None:

@@ -66,9 +66,20 @@ def test_a_prompt_whose_values_hold_the_template_pieces_is_ambiguous() -> None:
 
 def pool(language: str, turns: int) -> list[dict]:
     """Two models x 12 questions x the turns, ratings 1 and 2 (one stratum per turn), every item distinct."""
-    return [{"id": f"{language}-q{q}-t{t}-{m}", "language": language, "question_id": q, "category": "writing",
-             "turn": t, "model": m, "gpt4_rating": 1 + (q % 2)}
-            for q in range(12) for t in range(1, turns + 1) for m in ("a", "b")]  # fmt: skip
+    return [
+        {
+            "id": f"{language}-q{q}-t{t}-{m}",
+            "language": language,
+            "question_id": q,
+            "category": "writing",
+            "turn": t,
+            "model": m,
+            "gpt4_rating": 1 + (q % 2),
+        }
+        for q in range(12)
+        for t in range(1, turns + 1)
+        for m in ("a", "b")
+    ]
 
 
 @pytest.mark.parametrize(("language", "turns"), [("ja", 1), ("en", 2)])

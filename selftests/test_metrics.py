@@ -95,7 +95,7 @@ def test_all_half_cases_match_fuzzywuzzy() -> None:
     checked = 0
     for la in range(1, 61):
         for lb in range(la, 61):
-            for lcs in range(0, la + 1):
+            for lcs in range(la + 1):
                 exact_score = Fraction(200 * lcs, la + lb)
                 if exact_score.denominator != 2:
                     continue

@@ -13,7 +13,6 @@ from pathlib import Path
 from statistics import mean
 
 import pytest
-
 from e2e import REPO, interruptible, invocations, load, run_benchmarks
 
 from nejumi_plugin.metrics import score_dataset
@@ -44,10 +43,24 @@ def full_run(tmp_path_factory: pytest.TempPathFactory, tiny_model_dir: Path, tin
         )
     )
     proc = subprocess.run(
-        [sys.executable, "-m", "pytest", str(REPO / "benchmarks"), "--model-config", str(cfg), "--output-dir",
-         str(base / "out"), "-p", "no:cacheprovider", "-q"],
-        cwd=base, capture_output=True, text=True, timeout=1200,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            str(REPO / "benchmarks"),
+            "--model-config",
+            str(cfg),
+            "--output-dir",
+            str(base / "out"),
+            "-p",
+            "no:cacheprovider",
+            "-q",
+        ],
+        cwd=base,
+        capture_output=True,
+        text=True,
+        timeout=1200,
+    )
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
     assert f"{JA_ITEMS + EN_ITEMS} passed" in proc.stdout
     assert "nejumi leaderboard" in proc.stdout and "jaster_ja_4shot" in proc.stdout
@@ -75,17 +88,34 @@ def test_leaderboard_table_matches_its_output_table(full_run: Path) -> None:
         assert lb["columns"][0] == "model_name" and row["model_name"] == "tiny-random"
         assert lb["columns"][1:] == sorted(lb["columns"][1:])  # Neo: alphabetical, upper-case categories first
         rows = [dict(zip(out["columns"], r)) for r in out["data"]]
-        assert out["columns"] == ["run_name", "model_name", "target_dataset", "num_few_shots", "data_type", "id",
-                                  "input", "pred", "true", "prompt", "exact", "char_f1", "set_f1", "latency"]  # fmt: skip
+        assert out["columns"] == [
+            "run_name",
+            "model_name",
+            "target_dataset",
+            "num_few_shots",
+            "data_type",
+            "id",
+            "input",
+            "pred",
+            "true",
+            "prompt",
+            "exact",
+            "char_f1",
+            "set_f1",
+            "latency",
+        ]
         raw = {}
         for name in datasets:
             mine = [r for r in rows if r["target_dataset"] == name]
             assert len(mine) == (1 if name.startswith("mmlu") else 2)
             metrics = ("pearson", "spearman") if name == "jsts" else ()
-            for key in row:
+            for key in row:  # noqa: PLC0206 - keys filtered by name, values read below
                 if key.startswith(f"{name}_") and key.removeprefix(f"{name}_") in (
-                    "exact_match", "char_f1", "set_f1", *metrics
-                ):  # fmt: skip
+                    "exact_match",
+                    "char_f1",
+                    "set_f1",
+                    *metrics,
+                ):
                     metric = key.removeprefix(f"{name}_")
                     raw[key] = score_dataset(metric, [r["pred"] for r in mine], [r["true"] for r in mine])
                     assert row[key] == float(f"{raw[key]:.4f}")
@@ -135,7 +165,10 @@ def test_row_meta_has_an_interval_for_every_score_and_the_report_is_written(full
         assert bounds["low"] - 1e-9 <= value <= bounds["high"] + 1e-9 or "jsts" in column, column
     html = (full_run / "report.html").read_text(encoding="utf-8")
     assert "AVG_jaster_ja_0shot" in html and "<h3>jaster en_4shot" in html and "jaster samples (test)" in html
-    assert sorted(p.name for p in full_run.glob("radar_*.png")) == ["radar_jaster_ja_0shot.png", "radar_jaster_ja_4shot.png"]
+    assert sorted(p.name for p in full_run.glob("radar_*.png")) == [
+        "radar_jaster_ja_0shot.png",
+        "radar_jaster_ja_4shot.png",
+    ]
 
 
 def test_fail_under_fails_the_session_below_a_bound_and_passes_at_it(
@@ -183,15 +216,20 @@ def test_k_selects_one_dataset_without_avg(pytester: pytest.Pytester, make_confi
 
 def test_switches_and_sample_counts(pytester: pytest.Pytester, make_config: Callable) -> None:
     cfg = make_config(
-        run_llm_jp_eval_ja_few_shots=False, run_llm_jp_eval_en_0_shot=False, run_llm_jp_eval_en_few_shots=False,
+        run_llm_jp_eval_ja_few_shots=False,
+        run_llm_jp_eval_en_0_shot=False,
+        run_llm_jp_eval_en_few_shots=False,
         llm_jp_eval={"target_dataset": ["jnli", "mawps"]},
-    )  # fmt: skip
+    )
     result = pytester.runpytest_subprocess(
         str(REPO / "benchmarks"), "--model-config", str(cfg), "--collect-only", "-q", "-p", "no:cacheprovider"
     )
     ids = sorted(line.split("jaster/", 1)[1] for line in result.outlines if "::" in line)
     assert ids == sorted(
-        f"test_{d}.py::test_{d}[ja-0shot-{split}-{i}]" for d in ("jnli", "mawps") for split in ("test", "dev") for i in (0, 1)
+        f"test_{d}.py::test_{d}[ja-0shot-{split}-{i}]"
+        for d in ("jnli", "mawps")
+        for split in ("test", "dev")
+        for i in (0, 1)
     )
 
 
@@ -212,10 +250,26 @@ def test_resume_generates_nothing_twice(pytester: pytest.Pytester, make_config: 
 def test_interrupted_run_keeps_its_generations(make_config: Callable, tmp_path: Path) -> None:
     """Ctrl-C in the middle of a run: what was generated stays in calls.sqlite and is not generated again."""
     cfg, out = make_config(), tmp_path / "out"
-    cmd = [sys.executable, "-m", "pytest", str(REPO / "benchmarks"), "--model-config", str(cfg), "--output-dir",
-           str(out), "-p", "no:cacheprovider", "-q", "-k", "not mmlu_en and not jsts", "--set", "model.batch_size=2"]  # fmt: skip
-    proc = subprocess.Popen(cmd, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                            **interruptible())
+    cmd = [
+        sys.executable,
+        "-m",
+        "pytest",
+        str(REPO / "benchmarks"),
+        "--model-config",
+        str(cfg),
+        "--output-dir",
+        str(out),
+        "-p",
+        "no:cacheprovider",
+        "-q",
+        "-k",
+        "not mmlu_en and not jsts",
+        "--set",
+        "model.batch_size=2",
+    ]
+    proc = subprocess.Popen(
+        cmd, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, **interruptible()
+    )
     calls = out / "tiny-run" / "calls.sqlite"
     deadline = time.monotonic() + 300
     stored = 0
@@ -242,7 +296,8 @@ def test_interrupted_run_keeps_its_generations(make_config: Callable, tmp_path: 
 
 
 @pytest.mark.parametrize(
-    ("section", "key"), [({"ja_num_shots": -1}, "llm_jp_eval.ja_num_shots"), ({"target_dataset": "jnil"}, "target_dataset")]
+    ("section", "key"),
+    [({"ja_num_shots": -1}, "llm_jp_eval.ja_num_shots"), ({"target_dataset": "jnil"}, "target_dataset")],
 )
 def test_bad_config_is_a_usage_error_naming_file_and_key(
     pytester: pytest.Pytester, make_config: Callable, section: dict, key: str
@@ -290,10 +345,26 @@ def test_missing_few_shot_file_fails_only_its_items(
 def test_interrupted_run_writes_an_incomplete_row(make_config: Callable, tmp_path: Path) -> None:
     """Ctrl-C: the row of what was scored is written, and says it is incomplete."""
     cfg, out = make_config(), tmp_path / "out"
-    cmd = [sys.executable, "-m", "pytest", str(REPO / "benchmarks"), "--model-config", str(cfg), "--output-dir",
-           str(out), "-p", "no:cacheprovider", "-q", "-n", "0", "--set", "model.batch_size=1"]  # fmt: skip
-    proc = subprocess.Popen(cmd, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                            **interruptible())
+    cmd = [
+        sys.executable,
+        "-m",
+        "pytest",
+        str(REPO / "benchmarks"),
+        "--model-config",
+        str(cfg),
+        "--output-dir",
+        str(out),
+        "-p",
+        "no:cacheprovider",
+        "-q",
+        "-n",
+        "0",
+        "--set",
+        "model.batch_size=1",
+    ]
+    proc = subprocess.Popen(
+        cmd, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, **interruptible()
+    )
     time.sleep(0.5)
     calls = out / "tiny-run" / "calls.sqlite"
     deadline = time.monotonic() + 300

@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from e2e import load, mtbench_dataset, run_benchmarks
 from scripted_judge import ScriptedJudge, serve
 
@@ -18,11 +17,13 @@ DATASET = mtbench_dataset("ja")
 
 def api_config(make_config: Callable[..., Path], url: str, model: str, judge: dict[str, Any]) -> Path:
     return make_config(
-        run_llm_jp_eval_ja_few_shots=False, run_llm_jp_eval_en_0_shot=False, run_llm_jp_eval_en_few_shots=False,
+        run_llm_jp_eval_ja_few_shots=False,
+        run_llm_jp_eval_en_0_shot=False,
+        run_llm_jp_eval_en_few_shots=False,
         run_mt_bench_ja=True,
         model={"api": "openai-compatible", "base_url": url, "pretrained_model_name_or_path": model, "concurrency": 8},
         mtbench={"max_new_token": 8, "judge": judge, "dataset": DATASET},
-    )  # fmt: skip
+    )
 
 
 def test_a_served_model_answers_jaster_and_mtbench_and_judges(
@@ -47,7 +48,10 @@ def test_a_served_model_answers_jaster_and_mtbench_and_judges(
 
 
 def test_jaster_goes_to_an_api_as_one_user_message_with_max_tokens_from_the_dataset(
-    pytester: pytest.Pytester, make_config: Callable[..., Path], tmp_path: Path, tiny_jaster_dir: Path,
+    pytester: pytest.Pytester,
+    make_config: Callable[..., Path],
+    tmp_path: Path,
+    tiny_jaster_dir: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     secret = "sk-never-written-anywhere-42"
@@ -55,21 +59,34 @@ def test_jaster_goes_to_an_api_as_one_user_message_with_max_tokens_from_the_data
     server = ScriptedJudge()
     with serve(server) as url:
         cfg = make_config(
-            run_llm_jp_eval_ja_few_shots=False, run_llm_jp_eval_en_0_shot=False, run_llm_jp_eval_en_few_shots=False,
-            model={"api": "vllm", "base_url": url, "pretrained_model_name_or_path": "served",
-                   "api_key_env": "SERVED_KEY"},
-        )  # fmt: skip
+            run_llm_jp_eval_ja_few_shots=False,
+            run_llm_jp_eval_en_0_shot=False,
+            run_llm_jp_eval_en_few_shots=False,
+            model={
+                "api": "vllm",
+                "base_url": url,
+                "pretrained_model_name_or_path": "served",
+                "api_key_env": "SERVED_KEY",
+            },
+        )
         run_benchmarks(pytester, cfg, tmp_path / "out", "-k", "jnli").assert_outcomes(passed=4)
-        bounded = make_config("bounded.yaml", run_llm_jp_eval_ja_few_shots=False, run_llm_jp_eval_en_0_shot=False,
-                              run_llm_jp_eval_en_few_shots=False, llm_jp_eval={"api_max_tokens": 3},
-                              model={"api": "vllm", "base_url": url, "pretrained_model_name_or_path": "served"})
+        bounded = make_config(
+            "bounded.yaml",
+            run_llm_jp_eval_ja_few_shots=False,
+            run_llm_jp_eval_en_0_shot=False,
+            run_llm_jp_eval_en_few_shots=False,
+            llm_jp_eval={"api_max_tokens": 3},
+            model={"api": "vllm", "base_url": url, "pretrained_model_name_or_path": "served"},
+        )
         run_benchmarks(pytester, bounded, tmp_path / "out2", "-k", "jnli").assert_outcomes(passed=4)
     assert server.requests == 8
     for body in server.bodies:  # Neo's whole prompt as one user turn, greedy
         assert [m["role"] for m in body["messages"]] == ["user"] and body["temperature"] == 0.0
         assert body["messages"][0]["content"].startswith("以下は、タスクを説明する指示")
     output_length = load(tiny_jaster_dir / "jnli.json")["output_length"]
-    assert {k.lower(): v for k, v in server.headers[0].items()}["authorization"] == f"Bearer {secret}"  # sent there only
+    assert {k.lower(): v for k, v in server.headers[0].items()}[
+        "authorization"
+    ] == f"Bearer {secret}"  # sent there only
     for path in (tmp_path / "out").rglob("*"):
         assert not path.is_file() or secret.encode() not in path.read_bytes(), path
     assert [b["max_tokens"] for b in server.bodies] == [output_length] * 4 + [3] * 4

@@ -9,8 +9,21 @@ import subprocess
 import sys
 from pathlib import Path
 
-HEAVY = ("numpy", "scipy", "rapidfuzz", "torch", "transformers", "openai", "anthropic", "cohere", "google.genai",
-         "pydantic", "yaml", "wandb", "matplotlib")  # fmt: skip
+HEAVY = (
+    "numpy",
+    "scipy",
+    "rapidfuzz",
+    "torch",
+    "transformers",
+    "openai",
+    "anthropic",
+    "cohere",
+    "google.genai",
+    "pydantic",
+    "yaml",
+    "wandb",
+    "matplotlib",
+)
 CHILD = """
 import json, sys
 import pytest
@@ -22,8 +35,13 @@ print(json.dumps({"code": int(code), "plugin": "nejumi_plugin.plugin" in sys.mod
 
 def collect_only(where: Path, *args: str) -> dict[str, object]:
     code = f"HEAVY = {HEAVY!r}\n{CHILD}"
-    out = subprocess.run([sys.executable, "-c", code, "--co", "-q", "-p", "no:cacheprovider", *args, str(where)],
-                         capture_output=True, text=True, timeout=300, cwd=where)  # fmt: skip
+    out = subprocess.run(
+        [sys.executable, "-c", code, "--co", "-q", "-p", "no:cacheprovider", *args, str(where)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=where,
+    )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 

@@ -10,22 +10,40 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from e2e import load, mtbench_dataset, run_benchmarks
 from reasoning_server import THINKING, ReasoningServer, serve_reasoning
 from scripted_judge import ScriptedJudge, serve
 
-ONLY_JA_0SHOT = {"run_llm_jp_eval_ja_few_shots": False, "run_llm_jp_eval_en_0_shot": False,
-                 "run_llm_jp_eval_en_few_shots": False}  # fmt: skip
+ONLY_JA_0SHOT = {
+    "run_llm_jp_eval_ja_few_shots": False,
+    "run_llm_jp_eval_en_0_shot": False,
+    "run_llm_jp_eval_en_few_shots": False,
+}
 SELECT = ("-k", "jnli or jamp or jsquad or mtbench_ja")
 
 
-def _config(make_config: Callable[..., Path], name: str, url: str, model: str, judge: dict[str, Any],
-            reasoning: dict[str, Any] | None = None) -> Path:  # fmt: skip
-    api = {"api": "openai-compatible", "base_url": url, "pretrained_model_name_or_path": model, "concurrency": 8,
-           **({"reasoning": reasoning} if reasoning else {})}  # fmt: skip
-    return make_config(name, **ONLY_JA_0SHOT, run_mt_bench_ja=True, model=api,
-                       mtbench={"max_new_token": 8, "judge": judge, "dataset": mtbench_dataset("ja")})  # fmt: skip
+def _config(
+    make_config: Callable[..., Path],
+    name: str,
+    url: str,
+    model: str,
+    judge: dict[str, Any],
+    reasoning: dict[str, Any] | None = None,
+) -> Path:
+    api = {
+        "api": "openai-compatible",
+        "base_url": url,
+        "pretrained_model_name_or_path": model,
+        "concurrency": 8,
+        **({"reasoning": reasoning} if reasoning else {}),
+    }
+    return make_config(
+        name,
+        **ONLY_JA_0SHOT,
+        run_mt_bench_ja=True,
+        model=api,
+        mtbench={"max_new_token": 8, "judge": judge, "dataset": mtbench_dataset("ja")},
+    )
 
 
 def _tables(run_dir: Path) -> dict[str, Any]:
@@ -34,8 +52,10 @@ def _tables(run_dir: Path) -> dict[str, Any]:
     for path in sorted((run_dir / "tables").glob("*.json")):
         table = load(path)
         keep = [i for i, c in enumerate(table["columns"]) if c not in ("latency", "tstamp")]
-        out[path.stem] = {"columns": [table["columns"][i] for i in keep],
-                          "data": [[row[i] for i in keep] for row in table["data"]]}  # fmt: skip
+        out[path.stem] = {
+            "columns": [table["columns"][i] for i in keep],
+            "data": [[row[i] for i in keep] for row in table["data"]],
+        }
     return out
 
 
@@ -44,8 +64,9 @@ def plain(pytester: pytest.Pytester, make_config: Callable[..., Path], tmp_path:
     """A run whose model answers plainly (the same final answers the reasoning server gives)."""
     with serve(ScriptedJudge()) as url:
         judge = {"api": "openai_compatible", "base_url": url, "model": "judge"}
-        result = run_benchmarks(pytester, _config(make_config, "plain.yaml", url, "plain", judge), tmp_path / "plain",
-                                *SELECT)  # fmt: skip
+        result = run_benchmarks(
+            pytester, _config(make_config, "plain.yaml", url, "plain", judge), tmp_path / "plain", *SELECT
+        )
     result.assert_outcomes(passed=12 + 8)
     return tmp_path / "plain" / "tiny-run"
 
@@ -57,8 +78,9 @@ def test_the_same_answers_with_thinking_give_the_same_row(
     server = ReasoningServer()
     with serve_reasoning(server) as url, serve(ScriptedJudge()) as judge_url:
         judge = {"api": "openai_compatible", "base_url": judge_url, "model": "judge"}
-        result = run_benchmarks(pytester, _config(make_config, "think.yaml", url, model, judge), tmp_path / "think",
-                                *SELECT)  # fmt: skip
+        result = run_benchmarks(
+            pytester, _config(make_config, "think.yaml", url, model, judge), tmp_path / "think", *SELECT
+        )
     result.assert_outcomes(passed=12 + 8)
     run_dir = tmp_path / "think" / "tiny-run"
     board, plain_board = load(run_dir / "leaderboard.json"), load(plain / "leaderboard.json")
@@ -75,11 +97,17 @@ def test_the_same_answers_with_thinking_give_the_same_row(
     answers = {3, 6, 8}  # jnli's and jamp's output_length, jsquad's (capped at 6 by the tests' data), max_new_token
     assert all("stop" not in body and body["max_tokens"] - 4096 in answers for body in server.bodies)
     second_turns = [b["messages"] for b in server.bodies if len(b["messages"]) > 2]
-    assert second_turns and all(m["content"] == "Rating: [[8]]" for ms in second_turns for m in ms
-                                if m["role"] == "assistant")  # the history carries answers, not thinking
+    assert second_turns and all(
+        m["content"] == "Rating: [[8]]" for ms in second_turns for m in ms if m["role"] == "assistant"
+    )  # the history carries answers, not thinking
     meta = board["meta"]["reasoning"]
-    assert meta["model"] == {"mode": "auto", "thinking": True, "budget_tokens": 4096, "effort": None,
-                             "why": f"openai_compatible model {model!r} thinks by default"}  # fmt: skip
+    assert meta["model"] == {
+        "mode": "auto",
+        "thinking": True,
+        "budget_tokens": 4096,
+        "effort": None,
+        "why": f"openai_compatible model {model!r} thinks by default",
+    }
     assert meta["judge"]["thinking"] is False
     assert set(meta["tasks"]) == {"jaster_ja_0shot", "mtbench_ja"}
     assert all(t["budget_spent_thinking"] == 0 for t in meta["tasks"].values())
@@ -108,10 +136,20 @@ def test_a_reasoning_judge_works_with_its_own_block(
     monkeypatch.setenv("JUDGE_KEY", "sk-judge")
     server = ReasoningServer()
     with serve(ScriptedJudge()) as model_url, serve_reasoning(server) as url:
-        judge = {"api": "openai", "base_url": url, "model": "o3-mini", "api_key_env": "JUDGE_KEY",
-                 "reasoning": {"effort": "medium", "answer_tokens": 512}}  # fmt: skip
-        result = run_benchmarks(pytester, _config(make_config, "judge.yaml", model_url, "plain", judge),
-                                tmp_path / "out", "-k", "mtbench_ja")  # fmt: skip
+        judge = {
+            "api": "openai",
+            "base_url": url,
+            "model": "o3-mini",
+            "api_key_env": "JUDGE_KEY",
+            "reasoning": {"effort": "medium", "answer_tokens": 512},
+        }
+        result = run_benchmarks(
+            pytester,
+            _config(make_config, "judge.yaml", model_url, "plain", judge),
+            tmp_path / "out",
+            "-k",
+            "mtbench_ja",
+        )
     result.assert_outcomes(passed=8)
     assert server.refused == [] and len(server.bodies) >= 16
     assert {(b["max_completion_tokens"], b["reasoning_effort"]) for b in server.bodies} == {(4096 + 512, "medium")}

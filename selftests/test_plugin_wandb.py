@@ -7,13 +7,16 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-
-from nejumi_plugin.wandb_offline import read_offline_run
 from e2e import load, mtbench_dataset, run_benchmarks
 from scripted_judge import ScriptedJudge, serve
 
-ONLY_JA_0SHOT = {"run_llm_jp_eval_ja_few_shots": False, "run_llm_jp_eval_en_0_shot": False,
-                 "run_llm_jp_eval_en_few_shots": False}  # fmt: skip
+from nejumi_plugin.wandb_offline import read_offline_run
+
+ONLY_JA_0SHOT = {
+    "run_llm_jp_eval_ja_few_shots": False,
+    "run_llm_jp_eval_en_0_shot": False,
+    "run_llm_jp_eval_en_few_shots": False,
+}
 DATASET = mtbench_dataset("ja")
 
 
@@ -34,11 +37,16 @@ def test_an_offline_run_reads_back_with_every_table_and_no_secret(
     with serve(judge) as url:
         secret_url = url.replace("http://", "http://user:pa55word@")
         cfg = make_config(
-            **ONLY_JA_0SHOT, run_mt_bench_ja=True,
+            **ONLY_JA_0SHOT,
+            run_mt_bench_ja=True,
             wandb={"entity": "me", "project": "nejumi", "run_name": "tiny-run", "mode": "online"},
-            mtbench={"max_new_token": 8, "custom_conv_template": True, "dataset": DATASET,
-                     "judge": {"api": "openai_compatible", "model": "j", "base_url": secret_url}},
-        )  # fmt: skip
+            mtbench={
+                "max_new_token": 8,
+                "custom_conv_template": True,
+                "dataset": DATASET,
+                "judge": {"api": "openai_compatible", "model": "j", "base_url": secret_url},
+            },
+        )
         result = run_benchmarks(pytester, cfg, tmp_path / "out", "-k", "jnli or mtbench_ja")
     result.assert_outcomes(passed=4 + 8)
     result.stdout.fnmatch_lines(["*W&B: saved offline in *(no W&B API key*upload it later with: wandb sync *"])
@@ -56,7 +64,10 @@ def test_an_offline_run_reads_back_with_every_table_and_no_secret(
     assert [(a["name"], a["type"]) for a in logged.artifacts if a["type"] == "config"] == [("config", "config")]
     radars = {p.stem for p in run_dir.glob("radar_*.png")}
     assert radars == {"radar_mtbench_ja"}  # jnli alone has no categories to chart
-    assert logged.summary["report"]["_type"] == "html-file" and (logged.path / "files" / logged.summary["report"]["path"]).is_file()
+    assert (
+        logged.summary["report"]["_type"] == "html-file"
+        and (logged.path / "files" / logged.summary["report"]["path"]).is_file()
+    )
     assert all(logged.summary[name]["_type"] == "image-file" for name in radars)
 
 
@@ -65,8 +76,12 @@ def test_a_blend_only_run_joins_two_earlier_runs_with_neo_column_names(
 ) -> None:
     judge = ScriptedJudge()
     with serve(judge) as url:
-        mt = {"max_new_token": 8, "custom_conv_template": True, "dataset": DATASET,
-              "judge": {"api": "openai_compatible", "model": "j", "base_url": url}}  # fmt: skip
+        mt = {
+            "max_new_token": 8,
+            "custom_conv_template": True,
+            "dataset": DATASET,
+            "judge": {"api": "openai_compatible", "model": "j", "base_url": url},
+        }
         cfg = make_config(**ONLY_JA_0SHOT, run_mt_bench_ja=True, mtbench=mt)
         run_benchmarks(pytester, cfg, tmp_path / "a", "-k", "jnli").assert_outcomes(passed=4)
         run_benchmarks(pytester, cfg, tmp_path / "b", "-k", "mtbench_ja").assert_outcomes(passed=8)
@@ -78,12 +93,21 @@ def test_a_blend_only_run_joins_two_earlier_runs_with_neo_column_names(
     blended = load(tmp_path / "c" / "blended" / "leaderboard.json")
     jaster = dict(zip(first["columns"][1:], first["data"][0][1:]))  # already `<column>_jaster_ja_0shot`
     mtbench = dict(zip(second["columns"][1:], second["data"][0][1:]))
-    expected = {"model_name": "tiny-random", "model_name_jaster_ja_0shot": "tiny-random", **jaster,
-                "model_name_MTbench_ja": "tiny-random", **mtbench}  # fmt: skip
+    expected = {
+        "model_name": "tiny-random",
+        "model_name_jaster_ja_0shot": "tiny-random",
+        **jaster,
+        "model_name_MTbench_ja": "tiny-random",
+        **mtbench,
+    }
     assert dict(zip(blended["columns"], blended["data"][0])) == expected
     assert list(expected) == blended["columns"]  # Neo's order: sources in turn, then Neo's task order
-    assert blended["meta"]["blend"] == {"sources": {"jaster_ja_0_shot": str(tmp_path / "a" / "tiny-run"),
-                                                    "mtbench_ja": str(tmp_path / "b" / "tiny-run")}}  # fmt: skip
+    assert blended["meta"]["blend"] == {
+        "sources": {
+            "jaster_ja_0_shot": str(tmp_path / "a" / "tiny-run"),
+            "mtbench_ja": str(tmp_path / "b" / "tiny-run"),
+        }
+    }
     tables = {p.stem for p in (tmp_path / "c" / "blended" / "tables").glob("*.json")}
     assert {"jaster_output_table_ja_0shot", "mtbench_output_table_ja", "mtbench_radar_table_ja"} <= tables
     clash = run_benchmarks(pytester, blend_cfg, tmp_path / "d", *sources, f"--blend-from={tmp_path / 'b' / 'tiny-run'}")
@@ -96,18 +120,34 @@ def test_run_chain_takes_a_task_from_an_offline_wandb_run_and_evaluates_the_rest
 ) -> None:
     judge = ScriptedJudge()
     with serve(judge) as url:
-        mt = {"max_new_token": 8, "custom_conv_template": True, "dataset": DATASET,
-              "judge": {"api": "openai_compatible", "model": "j", "base_url": url}}  # fmt: skip
+        mt = {
+            "max_new_token": 8,
+            "custom_conv_template": True,
+            "dataset": DATASET,
+            "judge": {"api": "openai_compatible", "model": "j", "base_url": url},
+        }
         logged = {"entity": "me", "project": "nejumi", "run_name": "tiny-run", "mode": "offline"}
         earlier = make_config(**ONLY_JA_0SHOT, run_mt_bench_ja=True, mtbench=mt, wandb=logged)
         run_benchmarks(pytester, earlier, tmp_path / "a", "-k", "mtbench_ja").assert_outcomes(passed=8)
         wandb_dir = tmp_path / "a" / "tiny-run" / "wandb"
-        chain = make_config("chain.yaml", **ONLY_JA_0SHOT, run_mt_bench_ja=False, mtbench=mt, run_chain=True,
-                            old_runs=[{"run_path": str(wandb_dir), "tasks": ["mtbench_ja"]}])  # fmt: skip
+        chain = make_config(
+            "chain.yaml",
+            **ONLY_JA_0SHOT,
+            run_mt_bench_ja=False,
+            mtbench=mt,
+            run_chain=True,
+            old_runs=[{"run_path": str(wandb_dir), "tasks": ["mtbench_ja"]}],
+        )
         result = run_benchmarks(pytester, chain, tmp_path / "c", "-k", "jnli")
         result.assert_outcomes(passed=4)
-        both = run_benchmarks(pytester, earlier, tmp_path / "d", "-k", "mtbench_ja",
-                   f"--blend-from={tmp_path / 'a' / 'tiny-run'}@mtbench_ja")  # fmt: skip
+        both = run_benchmarks(
+            pytester,
+            earlier,
+            tmp_path / "d",
+            "-k",
+            "mtbench_ja",
+            f"--blend-from={tmp_path / 'a' / 'tiny-run'}@mtbench_ja",
+        )
     row = load(tmp_path / "c" / "tiny-run" / "leaderboard.json")
     source = load(tmp_path / "a" / "tiny-run" / "leaderboard.json")
     mtbench = {"model_name_MTbench_ja": "tiny-random", **dict(zip(source["columns"][1:], source["data"][0][1:]))}

@@ -18,8 +18,10 @@ def test_digests_and_commit(tmp_path: Path) -> None:
     commit = harness_commit()
     if (Path(__file__).resolve().parents[1] / ".git").exists():  # a checkout: 40 hex digits, maybe marked dirty
         assert commit is not None and re.fullmatch(r"[0-9a-f]{40}(-dirty)?", commit)
-    files = {"jaster_files": file_digests({"test/jnli.json": data}),
-             "mtbench_files": {"ja": file_digests({"questions": str(data)})}}  # as the families give them
+    files = {
+        "jaster_files": file_digests({"test/jnli.json": data}),
+        "mtbench_files": {"ja": file_digests({"questions": str(data)})},
+    }  # as the families give them
     block = provenance({"backend": "hf"}, None, files)
     assert block["jaster_files"]["test/jnli.json"]["sha256"] == hashlib.sha256(data.read_bytes()).hexdigest()
     assert block["model_backend"] == {"backend": "hf"} and block["judge_backend"] is None

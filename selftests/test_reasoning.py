@@ -6,23 +6,38 @@ from __future__ import annotations
 import pytest
 
 from nejumi_plugin.backends.base import Thinking
-from nejumi_plugin.config.reasoning_schema import ReasoningConfig
 from nejumi_plugin.backends.thinking import split_inline, take_apart
+from nejumi_plugin.config.reasoning_schema import ReasoningConfig
 from nejumi_plugin.reasoning import decide
 
 TAGS = ("<think>", "</think>")
 
 
-@pytest.mark.parametrize(("provider", "model", "on"), [
-    ("openai", "o1", True), ("openai", "o3-mini", True), ("openai", "o4-mini-2025-04-16", True),
-    ("openai", "gpt-5", True), ("openai", "gpt-5.1-mini", True), ("openai", "gpt-5-chat-latest", False),
-    ("openai", "gpt-4o", False), ("openai", "gpt-4", False), ("azure", "o3", True),
-    ("google", "gemini-2.5-flash", True), ("google", "gemini-3-pro-preview", True), ("google", "gemini-1.5-pro", False),
-    ("openai_compatible", "Qwen/Qwen3-8B", True), ("openai_compatible", "Qwen/Qwen3-30B-A3B-Instruct-2507", False),
-    ("openai_compatible", "deepseek-ai/DeepSeek-R1-Distill-Qwen-7B", True), ("openai_compatible", "openai/gpt-oss-20b", True),
-    ("openai_compatible", "llm-jp/llm-jp-3-13b-instruct", False), ("anthropic", "claude-sonnet-4-5", False),
-    ("cohere", "command-a-reasoning-08-2025", True), ("cohere", "command-r-plus", False),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("provider", "model", "on"),
+    [
+        ("openai", "o1", True),
+        ("openai", "o3-mini", True),
+        ("openai", "o4-mini-2025-04-16", True),
+        ("openai", "gpt-5", True),
+        ("openai", "gpt-5.1-mini", True),
+        ("openai", "gpt-5-chat-latest", False),
+        ("openai", "gpt-4o", False),
+        ("openai", "gpt-4", False),
+        ("azure", "o3", True),
+        ("google", "gemini-2.5-flash", True),
+        ("google", "gemini-3-pro-preview", True),
+        ("google", "gemini-1.5-pro", False),
+        ("openai_compatible", "Qwen/Qwen3-8B", True),
+        ("openai_compatible", "Qwen/Qwen3-30B-A3B-Instruct-2507", False),
+        ("openai_compatible", "deepseek-ai/DeepSeek-R1-Distill-Qwen-7B", True),
+        ("openai_compatible", "openai/gpt-oss-20b", True),
+        ("openai_compatible", "llm-jp/llm-jp-3-13b-instruct", False),
+        ("anthropic", "claude-sonnet-4-5", False),
+        ("cohere", "command-a-reasoning-08-2025", True),
+        ("cohere", "command-r-plus", False),
+    ],
+)
 def test_auto_follows_what_each_provider_documents(provider: str, model: str, on: bool) -> None:
     decision = decide(ReasoningConfig(), provider, model)
     assert decision.on is on and decision.mode == "auto" and model in decision.why
@@ -32,11 +47,18 @@ def test_auto_follows_what_each_provider_documents(provider: str, model: str, on
 def test_on_and_off_are_what_they_say() -> None:
     config = ReasoningConfig.model_validate({"mode": "on", "effort": "high", "budget_tokens": 1024})
     on = decide(config, "anthropic", "claude-sonnet-4-5")  # Claude thinks only when asked
-    assert on.on and on.thinking == Thinking(1024, "high", TAGS) and on.meta() == {
-        "mode": "on", "thinking": True, "why": "reasoning.mode: on", "budget_tokens": 1024, "effort": "high"}
+    assert (
+        on.on
+        and on.thinking == Thinking(1024, "high", TAGS)
+        and on.meta()
+        == {"mode": "on", "thinking": True, "why": "reasoning.mode: on", "budget_tokens": 1024, "effort": "high"}
+    )
     off = decide(ReasoningConfig.model_validate({"mode": "off"}), "openai", "o3")
-    assert not off.on and off.thinking is None and off.meta() == {"mode": "off", "thinking": False,
-                                                                  "why": "reasoning.mode: off"}  # fmt: skip
+    assert (
+        not off.on
+        and off.thinking is None
+        and off.meta() == {"mode": "off", "thinking": False, "why": "reasoning.mode: off"}
+    )
 
 
 def test_a_local_template_that_opens_a_think_tag_thinks() -> None:
@@ -45,13 +67,16 @@ def test_a_local_template_that_opens_a_think_tag_thinks() -> None:
     assert not decide(ReasoningConfig(), None, "/m", None).on  # no chat template at all
 
 
-@pytest.mark.parametrize(("text", "expected"), [
-    ("<think>\nstep 1\n\nstep 2\n</think>\n\nentailment", ("entailment", "step 1\n\nstep 2", False)),
-    ("step 1\n</think>\n\nentailment", ("entailment", "step 1", False)),  # the template opened the block
-    ("<think>\nstep 1\n\nstep 2", ("", "step 1\n\nstep 2", True)),  # cut inside the block
-    ("entailment", ("entailment", "", False)),  # no thinking at all
-    ("ok <think>later", ("ok", "later", False)),  # an answer before an unclosed tag is an answer
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("<think>\nstep 1\n\nstep 2\n</think>\n\nentailment", ("entailment", "step 1\n\nstep 2", False)),
+        ("step 1\n</think>\n\nentailment", ("entailment", "step 1", False)),  # the template opened the block
+        ("<think>\nstep 1\n\nstep 2", ("", "step 1\n\nstep 2", True)),  # cut inside the block
+        ("entailment", ("entailment", "", False)),  # no thinking at all
+        ("ok <think>later", ("ok", "later", False)),  # an answer before an unclosed tag is an answer
+    ],
+)
 def test_inline_think_blocks(text: str, expected: tuple[str, str, bool]) -> None:
     assert split_inline(text, TAGS) == expected
 
@@ -73,4 +98,7 @@ def test_the_stop_string_cuts_the_answer_after_the_thinking_is_removed() -> None
 def test_tags_must_be_two_different_strings() -> None:
     with pytest.raises(ValueError, match="expected two different tags"):
         ReasoningConfig.model_validate({"tags": ["<think>"]})
-    assert ReasoningConfig.model_validate({"tags": ["<reasoning>", "</reasoning>"]}).tags == ["<reasoning>", "</reasoning>"]
+    assert ReasoningConfig.model_validate({"tags": ["<reasoning>", "</reasoning>"]}).tags == [
+        "<reasoning>",
+        "</reasoning>",
+    ]

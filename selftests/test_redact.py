@@ -15,20 +15,40 @@ def test_urls_lose_user_info_query_and_fragment() -> None:
 
 
 def test_credential_keys_are_hidden_but_not_counts_or_variable_names() -> None:
-    data = {"api_key": "sk-1", "token": "t", "client_secret": "c", "password": "p", "max_tokens": 2048,
-            "max_new_token": 1024, "api_key_env": "MY_KEY", "stop_token_ids": "[2]", "add_special_tokens": False,
-            "nested": [{"auth_token": "a", "base_url": "https://u:p@h/v1"}], "empty_key": ""}  # fmt: skip
+    data = {
+        "api_key": "sk-1",
+        "token": "t",
+        "client_secret": "c",
+        "password": "p",
+        "max_tokens": 2048,
+        "max_new_token": 1024,
+        "api_key_env": "MY_KEY",
+        "stop_token_ids": "[2]",
+        "add_special_tokens": False,
+        "nested": [{"auth_token": "a", "base_url": "https://u:p@h/v1"}],
+        "empty_key": "",
+    }
     assert redact_data(data) == {
-        "api_key": HIDDEN, "token": HIDDEN, "client_secret": HIDDEN, "password": HIDDEN, "max_tokens": 2048,
-        "max_new_token": 1024, "api_key_env": "MY_KEY", "stop_token_ids": "[2]", "add_special_tokens": False,
-        "nested": [{"auth_token": HIDDEN, "base_url": "https://h/v1"}], "empty_key": "",
-    }  # fmt: skip
+        "api_key": HIDDEN,
+        "token": HIDDEN,
+        "client_secret": HIDDEN,
+        "password": HIDDEN,
+        "max_tokens": 2048,
+        "max_new_token": 1024,
+        "api_key_env": "MY_KEY",
+        "stop_token_ids": "[2]",
+        "add_special_tokens": False,
+        "nested": [{"auth_token": HIDDEN, "base_url": "https://h/v1"}],
+        "empty_key": "",
+    }
 
 
 def test_a_config_file_is_scrubbed_line_by_line_keeping_its_comments() -> None:
-    text = ("model:  # the served model\n  base_url: \"https://me:hunter2@vllm.internal/v1?sig=xyz\"  # our server\n"
-            "  api_key_env: VLLM_KEY\n  api_key: sk-live-123  # must never be written\nmtbench:\n"
-            "  max_new_token: 1024\n")  # fmt: skip
+    text = (
+        'model:  # the served model\n  base_url: "https://me:hunter2@vllm.internal/v1?sig=xyz"  # our server\n'
+        "  api_key_env: VLLM_KEY\n  api_key: sk-live-123  # must never be written\nmtbench:\n"
+        "  max_new_token: 1024\n"
+    )
     scrubbed = redact_yaml(text)
     assert "hunter2" not in scrubbed and "xyz" not in scrubbed and "sk-live-123" not in scrubbed
     assert "# our server" in scrubbed and "# the served model" in scrubbed and "max_new_token: 1024" in scrubbed

@@ -16,7 +16,6 @@ from typing import Any
 
 import pytest
 import yaml
-
 from e2e import REPO, interruptible, invocations, load, mtbench_dataset
 from scripted_judge import ScriptedJudge, serve
 
@@ -26,20 +25,43 @@ SELECT = ("-k", "jnli or mtbench_ja")  # 4 jaster items, 8 MT-Bench questions: 4
 def config(path: Path, url: str, tiny_model_dir: Path, tiny_jaster_dir: Path) -> Path:
     served = {"api": "vllm", "base_url": url, "pretrained_model_name_or_path": "scripted", "concurrency": 1}
     cfg = {
-        "testmode": True, "model_name": "scripted", "wandb": {"run_name": "run", "mode": "disabled"},
-        "run_llm_jp_eval_ja_few_shots": False, "run_llm_jp_eval_en_0_shot": False,
-        "run_llm_jp_eval_en_few_shots": False, "run_mt_bench_ja": True, "run_mt_bench_en": False, "model": served,
+        "testmode": True,
+        "model_name": "scripted",
+        "wandb": {"run_name": "run", "mode": "disabled"},
+        "run_llm_jp_eval_ja_few_shots": False,
+        "run_llm_jp_eval_en_0_shot": False,
+        "run_llm_jp_eval_en_few_shots": False,
+        "run_mt_bench_ja": True,
+        "run_mt_bench_en": False,
+        "model": served,
         "llm_jp_eval": {"dataset_artifact": None, "dataset_dir": str(tiny_jaster_dir)},
-        "mtbench": {"max_new_token": 8, "custom_conv_template": True, "dataset": mtbench_dataset("ja"),
-                    "judge": {"api": "openai_compatible", "model": "judge", "base_url": url}},
-    }  # fmt: skip
+        "mtbench": {
+            "max_new_token": 8,
+            "custom_conv_template": True,
+            "dataset": mtbench_dataset("ja"),
+            "judge": {"api": "openai_compatible", "model": "judge", "base_url": url},
+        },
+    }
     path.write_text(yaml.safe_dump(cfg, allow_unicode=True), encoding="utf-8")
     return path
 
 
 def command(cfg: Path, out: Path, *extra: str) -> list[str]:
-    return [sys.executable, "-m", "pytest", str(REPO / "benchmarks"), "--model-config", str(cfg), "--output-dir",
-            str(out), "-p", "no:cacheprovider", "-q", *SELECT, *extra]  # fmt: skip
+    return [
+        sys.executable,
+        "-m",
+        "pytest",
+        str(REPO / "benchmarks"),
+        "--model-config",
+        str(cfg),
+        "--output-dir",
+        str(out),
+        "-p",
+        "no:cacheprovider",
+        "-q",
+        *SELECT,
+        *extra,
+    ]
 
 
 def stored_calls(run_dir: Path) -> int:
@@ -127,8 +149,12 @@ def test_a_shared_call_cache_serves_a_new_run_directory(
     with serve(server) as url:
         cfg = config(tmp_path / "config.yaml", url, tiny_model_dir, tiny_jaster_dir)
         for out in ("first", "second"):
-            done = subprocess.run(command(cfg, tmp_path / out, "--call-cache", str(cache), "-k", "jnli"),
-                                  capture_output=True, text=True, timeout=600)  # fmt: skip
+            done = subprocess.run(
+                command(cfg, tmp_path / out, "--call-cache", str(cache), "-k", "jnli"),
+                capture_output=True,
+                text=True,
+                timeout=600,
+            )
             assert done.returncode == 0, done.stdout[-3000:]
     assert server.requests == 4  # the second run directory was served from the shared cache
     assert not (tmp_path / "second" / "run" / "calls.sqlite").exists()
@@ -161,8 +187,13 @@ def test_ctrl_c_under_concurrency_keeps_every_answer_it_paid_for(
         spec["model"]["concurrency"] = 4
         cfg.write_text(yaml.safe_dump(spec, allow_unicode=True), encoding="utf-8")
         run_dir = tmp_path / "out" / "run"
-        proc = subprocess.Popen(command(cfg, tmp_path / "out"), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                text=True, **interruptible())  # fmt: skip
+        proc = subprocess.Popen(
+            command(cfg, tmp_path / "out"),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            **interruptible(),
+        )
         deadline = time.monotonic() + 120
         while not (stored_calls(run_dir) >= 6 and server.in_flight >= 2):
             assert time.monotonic() < deadline and proc.poll() is None, "no point with requests in flight"

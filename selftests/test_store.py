@@ -20,9 +20,18 @@ def req(prompt: str) -> GenerationRequest:
 def test_call_key_depends_on_identity_and_every_request_field() -> None:
     base = call_key({"m": 1}, req("x"))
     assert base == call_key({"m": 1}, req("x"))
-    assert len({base, call_key({"m": 2}, req("x")), call_key({"m": 1}, req("y")),
+    assert (
+        len(
+            {
+                base,
+                call_key({"m": 2}, req("x")),
+                call_key({"m": 1}, req("y")),
                 call_key({"m": 1}, GenerationRequest("x", 3, ())),
-                call_key({"m": 1}, GenerationRequest("x", 3, ("\n\n",), True))}) == 5  # fmt: skip
+                call_key({"m": 1}, GenerationRequest("x", 3, ("\n\n",), True)),
+            }
+        )
+        == 5
+    )
 
 
 def test_store_survives_reopening_and_rejects_nothing_silently(tmp_path: Path) -> None:

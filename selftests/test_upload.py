@@ -12,12 +12,12 @@ import yaml
 
 pytest.importorskip("wandb")
 
-from nejumi_plugin import data_source  # noqa: E402
-from nejumi_plugin.config import load_config  # noqa: E402
-from nejumi_plugin.tasks.jaster.data import JasterLayout  # noqa: E402
-from nejumi_plugin.tasks.mtbench.data import load_mtbench  # noqa: E402
-from nejumi_plugin.upload import jaster_layout, main  # noqa: E402
-from nejumi_plugin.wandb_offline import OfflineRunError, iter_records, read_offline_run  # noqa: E402
+from nejumi_plugin import data_source
+from nejumi_plugin.config import load_config
+from nejumi_plugin.tasks.jaster.data import JasterLayout
+from nejumi_plugin.tasks.mtbench.data import load_mtbench
+from nejumi_plugin.upload import jaster_layout, main
+from nejumi_plugin.wandb_offline import OfflineRunError, iter_records, read_offline_run
 
 DEMO = Path(__file__).resolve().parents[1] / "nejumi_plugin" / "demo_data"
 JASTER = DEMO / "jaster" / "1.2.6"
@@ -76,8 +76,11 @@ def test_jaster_upload_lines_up_with_neo_dataset_dir(
     assert set(art["aliases"]) == {"v1.2.6", "season-1", "latest"}
     local = {f"jaster/1.2.6/{p.relative_to(JASTER).as_posix()}": p for p in JASTER.rglob("*.json")}
     assert sorted(art["files"]) == sorted(local) and len(local) == 219
-    record = next(r.artifact for r in iter_records(next(read_offline_run(wandb_dir).path.glob("*.wandb")))
-                  if r.WhichOneof("record_type") == "artifact")  # fmt: skip
+    record = next(
+        r.artifact
+        for r in iter_records(next(read_offline_run(wandb_dir).path.glob("*.wandb")))
+        if r.WhichOneof("record_type") == "artifact"
+    )
     meta = json.loads(record.metadata)
     assert meta["file_count"] == 219 and meta["source"] == str(JASTER) and sorted(meta["sha256"]) == sorted(local)
 
@@ -92,8 +95,10 @@ def test_jaster_upload_lines_up_with_neo_dataset_dir(
 
 
 def test_jaster_dir_may_be_the_evaluation_folder() -> None:
-    assert jaster_layout(JASTER / "evaluation") == jaster_layout(JASTER) == (
-        JASTER / "evaluation", "jaster/1.2.6/evaluation"
+    assert (
+        jaster_layout(JASTER / "evaluation")
+        == jaster_layout(JASTER)
+        == (JASTER / "evaluation", "jaster/1.2.6/evaluation")
     )
 
 
@@ -163,9 +168,16 @@ def prompt_missing(tmp_path: Path) -> tuple[list[str], str]:
         lambda tmp: (["jaster", str(JASTER), "--mode", "online"], "--mode online needs a W&B API key"),
     ],
     ids=[
-        "one-turn-question", "broken-jaster", "missing-train", "prompt-missing", "no-prompts", "no-references",
-        "no-jaster", "alias", "online-without-key",
-    ],  # fmt: skip
+        "one-turn-question",
+        "broken-jaster",
+        "missing-train",
+        "prompt-missing",
+        "no-prompts",
+        "no-references",
+        "no-jaster",
+        "alias",
+        "online-without-key",
+    ],
 )
 def test_bad_input_is_refused_and_nothing_logged(wandb_dir: Path, tmp_path: Path, make, capsys) -> None:
     argv, message = make(tmp_path)

@@ -41,8 +41,9 @@ def test_trimmed_judgment_files_keep_every_row() -> None:
     for spec in expected["datasets"].values():
         rows = (DATA / spec["judgment_file"]).read_text(encoding="utf-8").splitlines()
         assert len(rows) == spec["n_rows"]
-        assert all({"question_id", "model", "judge", "score", "turn", "user_prompt_sha256"} <= set(json.loads(r))
-                   for r in rows)  # fmt: skip
+        assert all(
+            {"question_id", "model", "judge", "score", "turn", "user_prompt_sha256"} <= set(json.loads(r)) for r in rows
+        )
 
 
 def test_licence_and_attribution_are_present() -> None:

@@ -11,7 +11,7 @@ import pytest
 
 pytest.importorskip("wandb")
 
-from nejumi_plugin.wandb_offline import OfflineRunError, find_run_dir, iter_records, read_offline_run  # noqa: E402
+from nejumi_plugin.wandb_offline import OfflineRunError, find_run_dir, iter_records, read_offline_run
 
 # wandb.Table infers each column's type from the rows: a column may hold lists, but mixing types across rows (a list
 # of str, then of int; or int, then str) raises TypeError unless allow_mixed_types=True. Cells come back as JSON.
@@ -34,7 +34,7 @@ with open(tmp + "/config.yaml", "w") as f:
 art.add_file(tmp + "/config.yaml")
 run.log_artifact(art)
 run.finish()
-""" % {"blob": BLOB, "cols": JA_COLUMNS, "rows": JA_ROWS}
+""" % {"blob": BLOB, "cols": JA_COLUMNS, "rows": JA_ROWS}  # noqa: UP031 - the script holds literal braces
 
 
 @pytest.fixture(scope="module")

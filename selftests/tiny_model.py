@@ -40,9 +40,14 @@ def build_tokenizer(eos: bool = True):  # type: ignore[no-untyped-def]
         single="<s> $A", special_tokens=[("<s>", tk.token_to_id("<s>"))]
     )
     return PreTrainedTokenizerFast(
-        tokenizer_object=tk, bos_token="<s>", eos_token="</s>" if eos else None, pad_token="<pad>", unk_token="<unk>",
-        padding_side="left", chat_template=CHAT_TEMPLATE,
-    )  # fmt: skip
+        tokenizer_object=tk,
+        bos_token="<s>",
+        eos_token="</s>" if eos else None,
+        pad_token="<pad>",
+        unk_token="<unk>",
+        padding_side="left",
+        chat_template=CHAT_TEMPLATE,
+    )
 
 
 def build_tiny_model(out: Path, seed: int = 0, init_std: float = 0.02) -> Path:
@@ -53,11 +58,19 @@ def build_tiny_model(out: Path, seed: int = 0, init_std: float = 0.02) -> Path:
 
     tok = build_tokenizer()
     cfg = LlamaConfig(
-        vocab_size=len(tok), hidden_size=64, intermediate_size=128, num_hidden_layers=2, num_attention_heads=4,
-        num_key_value_heads=2, max_position_embeddings=4096, bos_token_id=tok.bos_token_id,
-        eos_token_id=tok.eos_token_id, pad_token_id=tok.pad_token_id, tie_word_embeddings=False,
+        vocab_size=len(tok),
+        hidden_size=64,
+        intermediate_size=128,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        max_position_embeddings=4096,
+        bos_token_id=tok.bos_token_id,
+        eos_token_id=tok.eos_token_id,
+        pad_token_id=tok.pad_token_id,
+        tie_word_embeddings=False,
         initializer_range=init_std,
-    )  # fmt: skip
+    )
     torch.manual_seed(seed)
     model = LlamaForCausalLM(cfg)
     out.mkdir(parents=True, exist_ok=True)

@@ -72,9 +72,13 @@ def candidates(language: str, data: SharedData, stats: Counter[str]) -> list[dic
         given = tuple(answers[model][qid][:turn])
         ref = tuple(references[qid][:turn]) if category in NEED_REF_CATS else None
         try:
-            hits = [(s, texts[0]) for s, prompts in prompt_sets.items()
-                    if name in prompts and (texts := _split(prompts[name], row["user_prompt"], turn)) is not None
-                    and texts[1:] == (given, ref or ())]  # fmt: skip
+            hits = [
+                (s, texts[0])
+                for s, prompts in prompt_sets.items()
+                if name in prompts
+                and (texts := _split(prompts[name], row["user_prompt"], turn)) is not None
+                and texts[1:] == (given, ref or ())
+            ]
         except AmbiguousSplit:
             stats[AMBIGUOUS] += 1
             continue
@@ -86,20 +90,31 @@ def candidates(language: str, data: SharedData, stats: Counter[str]) -> list[dic
             stats[OTHER_QUESTION] += 1
             continue
         q = Question(qid, category, (asked[0], asked[1] if turn == 2 else ""))
-        match = Match(q, turn, prompt_sets[prompt_set][name], (given + ("",))[:2], ref)
+        match = Match(q, turn, prompt_sets[prompt_set][name], (*given, "")[:2], ref)
         if match.user_prompt() != row["user_prompt"]:
             stats[NOT_REBUILT] += 1
             continue
         split_text.setdefault(qid, set()).add(asked[:1])
         stats[f"prompt set {prompt_set}: {model}"] += 1
-        out.append({
-            "id": f"{language}-q{qid}-t{turn}-{model}", "language": language, "question_id": qid,
-            "category": category, "turn": turn, "model": model, "questions": list(asked), "answers": list(given),
-            "references": None if ref is None else list(ref), "judge_prompt": name, "judge_prompt_set": prompt_set,
-            "gpt4_rating": score, "gpt4_judgment": row["judgment"],
-            "recorded_user_prompt_sha256": hashlib.sha256(row["user_prompt"].encode("utf-8")).hexdigest(),
-            "source": f"{language}-judgments",
-        })  # fmt: skip
+        out.append(
+            {
+                "id": f"{language}-q{qid}-t{turn}-{model}",
+                "language": language,
+                "question_id": qid,
+                "category": category,
+                "turn": turn,
+                "model": model,
+                "questions": list(asked),
+                "answers": list(given),
+                "references": None if ref is None else list(ref),
+                "judge_prompt": name,
+                "judge_prompt_set": prompt_set,
+                "gpt4_rating": score,
+                "gpt4_judgment": row["judgment"],
+                "recorded_user_prompt_sha256": hashlib.sha256(row["user_prompt"].encode("utf-8")).hexdigest(),
+                "source": f"{language}-judgments",
+            }
+        )
     differing = sorted(qid for qid, texts in split_text.items() if len(texts) > 1)
     if differing:  # every row of a question was judged with the same question file
         raise SystemExit(f"{language}: the recorded prompts give more than one text for question(s) {differing}")

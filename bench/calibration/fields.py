@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import re
 import string
-from functools import lru_cache
+from functools import cache
 
 
 class AmbiguousSplit(ValueError):
     """The literal pieces of the template occur inside a value, so the prompt splits in more than one way."""
 
 
-@lru_cache(maxsize=None)
+@cache
 def _patterns(template: str) -> tuple[re.Pattern[str], re.Pattern[str]]:
     """A lazy and a greedy regex with one named group per placeholder (a repeat is a backreference); literal
     pieces match as written."""

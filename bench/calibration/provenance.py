@@ -26,9 +26,16 @@ def provenance(
     )
     comparison = table(
         ("file", "sha256", "same turn-1 text", "other text for question(s)"),
-        ((f"`{source(c.source_id).path}`", source(c.source_id).sha256, c.equal,
-          ", ".join(map(str, c.differing)) or "-") for c in compared),
-    )  # fmt: skip
+        (
+            (
+                f"`{source(c.source_id).path}`",
+                source(c.source_id).sha256,
+                c.equal,
+                ", ".join(map(str, c.differing)) or "-",
+            )
+            for c in compared
+        ),
+    )
     exclusions = "\n\n".join(
         f"**{lang}**\n\n" + table(("step", "rows"), sorted(c.items())) for lang, c in stats.items()
     )
@@ -40,12 +47,24 @@ def provenance(
             cells = [per[cat, turn, b] for b in range(len(BUCKETS))]
             count_rows.append((lang, cat, turn, *cells, sum(cells)))
     counts = table(("language", "category", "turn", *labels, "total"), count_rows)
-    ratings = table(("language", *map(str, range(1, 11)), "total"), (
-        (lang, *(sum(r["gpt4_rating"] == v for r in rows) for v in range(1, 11)), len(rows))
-        for lang, rows in items.items()))  # fmt: skip
-    return TEMPLATE.format(seed=SEED, cap=CAP, half=CAP // 2, sources=sources, comparison=comparison,
-                           exclusions=exclusions, counts=counts, ratings=ratings,
-                           total=sum(map(len, items.values())))  # fmt: skip
+    ratings = table(
+        ("language", *map(str, range(1, 11)), "total"),
+        (
+            (lang, *(sum(r["gpt4_rating"] == v for r in rows) for v in range(1, 11)), len(rows))
+            for lang, rows in items.items()
+        ),
+    )
+    return TEMPLATE.format(
+        seed=SEED,
+        cap=CAP,
+        half=CAP // 2,
+        sources=sources,
+        comparison=comparison,
+        exclusions=exclusions,
+        counts=counts,
+        ratings=ratings,
+        total=sum(map(len, items.values())),
+    )
 
 
 TEMPLATE = """\

@@ -33,8 +33,15 @@ def select(pool: Sequence[dict[str, Any]], turns: int) -> list[dict[str, Any]]:
         left = sorted(by_stratum[stratum], key=order)
         used: Counter[tuple[str, object]] = Counter()
         for _ in range(min(CAP // turns, len(left))):
-            pick = min(left, key=lambda i: (used["r", i["gpt4_rating"]], used["m", i["model"]],
-                                            used["q", i["question_id"]], order(i)))  # fmt: skip
+            pick = min(
+                left,
+                key=lambda i: (
+                    used["r", i["gpt4_rating"]],
+                    used["m", i["model"]],
+                    used["q", i["question_id"]],
+                    order(i),
+                ),
+            )
             left.remove(pick)
             used.update({("r", pick["gpt4_rating"]): 1, ("m", pick["model"]): 1, ("q", pick["question_id"]): 1})
             chosen.append(pick)

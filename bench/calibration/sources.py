@@ -44,56 +44,107 @@ EN_MODELS = {
     "Meta-Llama-3-8B-Instruct-Normal": "3aa6df2cb2e894c40b2a53bcae033783d87da523085404b2509e2979f29a59c5",
 }
 SOURCES = (
-    Source("ja-judgments", f"{GOLDEN_JA}/model_judgment/gpt-4_single.jsonl",
-           "ad4476ff4fba795fbfa4e28a13e02415a3409bb28c8cafe970f63ac66a4e38f7",
-           "ratings, judgments, recorded prompts; the question text (split out of each recorded prompt)",
-           f"{ORIGIN_JA_GOLDEN} `fastchat/llm_judge/data/japanese_mt_bench/model_judgment/gpt-4_single.jsonl`"),
-    *(Source(f"ja-answers/{m}", f"{GOLDEN_JA}/model_answer/{m}.jsonl", sha, "answers",
-             f"{ORIGIN_JA_GOLDEN} `fastchat/llm_judge/data/japanese_mt_bench/model_answer/{m}.jsonl`")
-      for m, sha in JA_MODELS.items()),
-    Source("ja-questions", f"{GOLDEN_JA}/question.jsonl",
-           "c80bdbb3173591bdf44428e68de30e1ceb6ec3e3dc8704b5b40933a267d2cf6b",
-           "the category of each question (not its text; see the comparison below)",
-           f"{ORIGIN_JA_GOLDEN} `fastchat/llm_judge/data/japanese_mt_bench/question.jsonl`"),
-    Source("ja-references", "mtbench/ja/alt/reference_answer_v0_5d4f13a/gpt-4-raw.jsonl",
-           "bdb7f50284f794a47d7fd6762155638815773a4feb1d4425e6b10ce875863eac", "references",
-           "Stability-AI/FastChat @5d4f13a47313 `fastchat/llm_judge/data/japanese_mt_bench/reference_answer/"
-           "gpt-4-raw.jsonl`"),
-    Source("ja-prompts-6006cf5", "mtbench/ja/alt/judge_ja_prompts_stability_57d3a1a_original.jsonl",
-           "1683296c812c8d179edeeb3f6ddfe6bc2fe24d32c960867335f66bad017c4134",
-           "judge prompts (copied to judge_prompts/ja-prompts-6006cf5.jsonl)",
-           "Stability-AI/FastChat @57d3a1a1afb6 `fastchat/llm_judge/data/judge_ja_prompts.jsonl`"),
-    Source("ja-prompts-9ade766", "mtbench/ja/alt/judge_ja_prompts_stability_5d4f13a.jsonl",
-           "a3ef723f4e282ced514c8919773549675f0c0f87a61e5a5f46c320b048803b40",
-           "judge prompts (copied to judge_prompts/ja-prompts-9ade766.jsonl)",
-           "Stability-AI/FastChat @5d4f13a47313 `fastchat/llm_judge/data/judge_ja_prompts.jsonl`"),
-    Source("en-judgments", f"{GOLDEN_EN}/model_judgment/gpt-4_single-origin.jsonl",
-           "c697319191b930bf95936049f78fa0a7b3495c7e633976e9633d7b5b6494ff10",
-           "ratings, judgments, recorded prompts",
-           f"{ORIGIN_EN_GOLDEN} `fastchat/llm_judge/data/mt_bench/model_judgment/gpt-4_single-origin.jsonl`"),
-    *(Source(f"en-answers/{m}", f"{GOLDEN_EN}/model_answer/{m}.jsonl", sha, "answers",
-             f"{ORIGIN_EN_GOLDEN} `fastchat/llm_judge/data/mt_bench/model_answer/{m}.jsonl`")
-      for m, sha in EN_MODELS.items()),
-    Source("en-questions", "mtbench/en/question.jsonl",
-           "119565adbab82227089cefdb44c8d7e2cf04dc0a0ec233634c82e7d4e2a944f7",
-           "the question text (equal, for every judged turn, to the text split out of the recorded prompt)",
-           "lm-sys/FastChat @b494d0c6b4e7 `fastchat/llm_judge/data/mt_bench/question.jsonl`"),
-    Source("en-references", "mtbench/en/reference_answer/gpt-4.jsonl",
-           "f957a5bc977badb66885ec970e6cd08527845780313f0995764260e5777b9b3f", "references",
-           "lm-sys/FastChat @b494d0c6b4e7 `fastchat/llm_judge/data/mt_bench/reference_answer/gpt-4.jsonl`"),
-    Source("en-prompts-4ec7524", "mtbench/en/judge_prompts.jsonl",
-           "fd283293406d024f44c174b094ef48031d0687a4682fd3a56b29b138f80281b6",
-           "judge prompts (copied to judge_prompts/en-prompts-4ec7524.jsonl)",
-           "lm-sys/FastChat @7ad1d6386288 `fastchat/llm_judge/data/judge_prompts.jsonl`"),
-)  # fmt: skip
+    Source(
+        "ja-judgments",
+        f"{GOLDEN_JA}/model_judgment/gpt-4_single.jsonl",
+        "ad4476ff4fba795fbfa4e28a13e02415a3409bb28c8cafe970f63ac66a4e38f7",
+        "ratings, judgments, recorded prompts; the question text (split out of each recorded prompt)",
+        f"{ORIGIN_JA_GOLDEN} `fastchat/llm_judge/data/japanese_mt_bench/model_judgment/gpt-4_single.jsonl`",
+    ),
+    *(
+        Source(
+            f"ja-answers/{m}",
+            f"{GOLDEN_JA}/model_answer/{m}.jsonl",
+            sha,
+            "answers",
+            f"{ORIGIN_JA_GOLDEN} `fastchat/llm_judge/data/japanese_mt_bench/model_answer/{m}.jsonl`",
+        )
+        for m, sha in JA_MODELS.items()
+    ),
+    Source(
+        "ja-questions",
+        f"{GOLDEN_JA}/question.jsonl",
+        "c80bdbb3173591bdf44428e68de30e1ceb6ec3e3dc8704b5b40933a267d2cf6b",
+        "the category of each question (not its text; see the comparison below)",
+        f"{ORIGIN_JA_GOLDEN} `fastchat/llm_judge/data/japanese_mt_bench/question.jsonl`",
+    ),
+    Source(
+        "ja-references",
+        "mtbench/ja/alt/reference_answer_v0_5d4f13a/gpt-4-raw.jsonl",
+        "bdb7f50284f794a47d7fd6762155638815773a4feb1d4425e6b10ce875863eac",
+        "references",
+        "Stability-AI/FastChat @5d4f13a47313 `fastchat/llm_judge/data/japanese_mt_bench/reference_answer/"
+        "gpt-4-raw.jsonl`",
+    ),
+    Source(
+        "ja-prompts-6006cf5",
+        "mtbench/ja/alt/judge_ja_prompts_stability_57d3a1a_original.jsonl",
+        "1683296c812c8d179edeeb3f6ddfe6bc2fe24d32c960867335f66bad017c4134",
+        "judge prompts (copied to judge_prompts/ja-prompts-6006cf5.jsonl)",
+        "Stability-AI/FastChat @57d3a1a1afb6 `fastchat/llm_judge/data/judge_ja_prompts.jsonl`",
+    ),
+    Source(
+        "ja-prompts-9ade766",
+        "mtbench/ja/alt/judge_ja_prompts_stability_5d4f13a.jsonl",
+        "a3ef723f4e282ced514c8919773549675f0c0f87a61e5a5f46c320b048803b40",
+        "judge prompts (copied to judge_prompts/ja-prompts-9ade766.jsonl)",
+        "Stability-AI/FastChat @5d4f13a47313 `fastchat/llm_judge/data/judge_ja_prompts.jsonl`",
+    ),
+    Source(
+        "en-judgments",
+        f"{GOLDEN_EN}/model_judgment/gpt-4_single-origin.jsonl",
+        "c697319191b930bf95936049f78fa0a7b3495c7e633976e9633d7b5b6494ff10",
+        "ratings, judgments, recorded prompts",
+        f"{ORIGIN_EN_GOLDEN} `fastchat/llm_judge/data/mt_bench/model_judgment/gpt-4_single-origin.jsonl`",
+    ),
+    *(
+        Source(
+            f"en-answers/{m}",
+            f"{GOLDEN_EN}/model_answer/{m}.jsonl",
+            sha,
+            "answers",
+            f"{ORIGIN_EN_GOLDEN} `fastchat/llm_judge/data/mt_bench/model_answer/{m}.jsonl`",
+        )
+        for m, sha in EN_MODELS.items()
+    ),
+    Source(
+        "en-questions",
+        "mtbench/en/question.jsonl",
+        "119565adbab82227089cefdb44c8d7e2cf04dc0a0ec233634c82e7d4e2a944f7",
+        "the question text (equal, for every judged turn, to the text split out of the recorded prompt)",
+        "lm-sys/FastChat @b494d0c6b4e7 `fastchat/llm_judge/data/mt_bench/question.jsonl`",
+    ),
+    Source(
+        "en-references",
+        "mtbench/en/reference_answer/gpt-4.jsonl",
+        "f957a5bc977badb66885ec970e6cd08527845780313f0995764260e5777b9b3f",
+        "references",
+        "lm-sys/FastChat @b494d0c6b4e7 `fastchat/llm_judge/data/mt_bench/reference_answer/gpt-4.jsonl`",
+    ),
+    Source(
+        "en-prompts-4ec7524",
+        "mtbench/en/judge_prompts.jsonl",
+        "fd283293406d024f44c174b094ef48031d0687a4682fd3a56b29b138f80281b6",
+        "judge prompts (copied to judge_prompts/en-prompts-4ec7524.jsonl)",
+        "lm-sys/FastChat @7ad1d6386288 `fastchat/llm_judge/data/judge_prompts.jsonl`",
+    ),
+)
 COMPARED_JA_QUESTIONS = (  # read only to say, in PROVENANCE.md, which question texts they share
-    Source("ja-question-file/v1.0", "mtbench/ja/alt/question_full_v1.0_5d4f13a.jsonl",
-           "4ee861355679a95903beb3962ec413f5e2f676182b7e2ac0f5c5b0d4611bc94b", "compared only",
-           "Stability-AI/FastChat @5d4f13a47313 `fastchat/llm_judge/data/japanese_mt_bench/question_full.jsonl`"),
-    Source("ja-question-file/neo", "mtbench/ja/question.jsonl",
-           "e0b4bb06c909386a9b932e247f87a5efd8877808aa886062ef17f87c29e479a4", "compared only",
-           "Stability-AI/FastChat @4c21cfeffb38 `fastchat/llm_judge/data/japanese_mt_bench/question_full.jsonl`"),
-)  # fmt: skip
+    Source(
+        "ja-question-file/v1.0",
+        "mtbench/ja/alt/question_full_v1.0_5d4f13a.jsonl",
+        "4ee861355679a95903beb3962ec413f5e2f676182b7e2ac0f5c5b0d4611bc94b",
+        "compared only",
+        "Stability-AI/FastChat @5d4f13a47313 `fastchat/llm_judge/data/japanese_mt_bench/question_full.jsonl`",
+    ),
+    Source(
+        "ja-question-file/neo",
+        "mtbench/ja/question.jsonl",
+        "e0b4bb06c909386a9b932e247f87a5efd8877808aa886062ef17f87c29e479a4",
+        "compared only",
+        "Stability-AI/FastChat @4c21cfeffb38 `fastchat/llm_judge/data/japanese_mt_bench/question_full.jsonl`",
+    ),
+)
 PROMPT_SETS = {"ja": ("ja-prompts-6006cf5", "ja-prompts-9ade766"), "en": ("en-prompts-4ec7524",)}
 MODELS = {"ja": tuple(JA_MODELS), "en": tuple(EN_MODELS)}
 

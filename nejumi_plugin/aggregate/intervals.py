@@ -47,12 +47,15 @@ def percentile_interval(replicates: np.ndarray, level: float = DEFAULT_LEVEL) ->
     return {"low": float(low), "high": float(high)}
 
 
-
 # --- a whole run --------------------------------------------------------------------------------------------------
 
 
 def run_intervals(
-    tables: Mapping[str, Table], families: Sequence[Family], *, b: int = DEFAULT_B, seed: int = DEFAULT_SEED,
+    tables: Mapping[str, Table],
+    families: Sequence[Family],
+    *,
+    b: int = DEFAULT_B,
+    seed: int = DEFAULT_SEED,
     level: float = DEFAULT_LEVEL,
 ) -> dict[str, Interval]:
     """Intervals for every score the run's tables support (what `tables/*.json` holds), keyed by leaderboard column
@@ -67,7 +70,11 @@ def run_intervals(
 
 
 def run_dir_intervals(
-    run_dir: Path, families: Sequence[Family], *, b: int = DEFAULT_B, seed: int = DEFAULT_SEED,
+    run_dir: Path,
+    families: Sequence[Family],
+    *,
+    b: int = DEFAULT_B,
+    seed: int = DEFAULT_SEED,
     level: float = DEFAULT_LEVEL,
 ) -> dict[str, Interval]:
     """`run_intervals` over the tables a run directory holds."""
@@ -75,7 +82,11 @@ def run_dir_intervals(
 
 
 def intervals_meta(
-    intervals: Mapping[str, Interval], *, b: int = DEFAULT_B, seed: int = DEFAULT_SEED, level: float = DEFAULT_LEVEL,
+    intervals: Mapping[str, Interval],
+    *,
+    b: int = DEFAULT_B,
+    seed: int = DEFAULT_SEED,
+    level: float = DEFAULT_LEVEL,
     families: Sequence[Family] = (),
 ) -> dict[str, Any]:
     """The `meta["intervals"]` block of leaderboard.json: how the intervals were made (each family saying how it

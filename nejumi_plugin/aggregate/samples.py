@@ -26,7 +26,7 @@ def read_tables(run_dir: Path) -> dict[str, Table]:
     for path in sorted(folder.glob("*.json")):
         table = _read_json(path)
         if not isinstance(table, dict) or "columns" not in table or "data" not in table:
-            raise ValueError(f"{path}: not a table (expected {{\"columns\": [...], \"data\": [[...]]}})")
+            raise ValueError(f'{path}: not a table (expected {{"columns": [...], "data": [[...]]}})')
         tables[path.stem] = table
     return tables
 

@@ -17,9 +17,9 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from .thinking import completion, take_apart
-from .api_common import ApiBackend, ApiSettings, chat_messages
+from .api_common import ApiBackend, chat_messages
 from .base import BackendError, Completion, GenerationRequest, cut_at_stop
+from .thinking import completion, take_apart
 
 API_VERSION = "2023-06-01"  # the last `anthropic-version` that accepts `temperature`
 THINKING_TEMPERATURE = 1.0  # the only temperature the Messages API accepts with extended thinking
@@ -39,8 +39,13 @@ class AnthropicBackend(ApiBackend):
             raise BackendError(f"API models need the api extra: pip install 'nejumi[api]' ({err})") from None
         s = self.settings
         headers = {"anthropic-version": API_VERSION, **({"x-api-key": key} if key else {})}
-        kw: dict[str, Any] = {"api_key": key, "base_url": s.base_url, "max_retries": 0, "timeout": s.timeout_s,
-                              "default_headers": headers}  # fmt: skip
+        kw: dict[str, Any] = {
+            "api_key": key,
+            "base_url": s.base_url,
+            "max_retries": 0,
+            "timeout": s.timeout_s,
+            "default_headers": headers,
+        }
         if self._http_client is not None:
             kw["http_client"] = self._http_client
         return anthropic.Anthropic(**kw)
@@ -57,16 +62,20 @@ class AnthropicBackend(ApiBackend):
         turns = chat_messages(request)
         system = [content for role, content in turns if role == "system"]
         kw: dict[str, Any] = {
-            "model": self.deployment, "max_tokens": request.max_new_tokens,
+            "model": self.deployment,
+            "max_tokens": request.max_new_tokens,
             "messages": [{"role": role, "content": content} for role, content in turns if role != "system"],
             "extra_body": {"temperature": request.temperature},  # not a keyword of `create` since anthropic 1.0
-        }  # fmt: skip
+        }
         if system:
             kw["system"] = "\n\n".join(system)
         thinking, stop = request.thinking, list(request.stop)
         if thinking is not None:  # extended thinking: max_tokens covers it, and the API takes only temperature 1
-            kw.update(max_tokens=request.total_tokens, extra_body={"temperature": THINKING_TEMPERATURE},
-                      thinking={"type": "enabled", "budget_tokens": thinking.budget_tokens})  # fmt: skip
+            kw.update(
+                max_tokens=request.total_tokens,
+                extra_body={"temperature": THINKING_TEMPERATURE},
+                thinking={"type": "enabled", "budget_tokens": thinking.budget_tokens},
+            )
             if thinking.effort:
                 kw["output_config"] = {"effort": thinking.effort}
         elif stop:

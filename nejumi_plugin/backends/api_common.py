@@ -17,11 +17,11 @@ its first request is imported while no other worker runs.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import logging
 import os
 import threading
-import time
 from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
@@ -138,10 +138,8 @@ class ApiBackend:
         caller's thread, once, before any request (see the module docstring)."""
         kinds: list[type[BaseException]] = [TimeoutError, ConnectionError]
         for name in ("httpx", "httpx2"):
-            try:
+            with contextlib.suppress(ImportError):
                 kinds.append(importlib.import_module(name).TransportError)
-            except ImportError:
-                pass
         return tuple(kinds)
 
     def _warm(self, client: Any) -> None:
@@ -237,8 +235,11 @@ class ApiBackend:
             for future in pending:
                 future.cancel()
             running = sum(1 for future in pending if not future.cancelled())
-            log.warning("interrupted: waiting for %d request(s) in flight to %s (Ctrl-C again drops them)",
-                        running, self.where())  # fmt: skip
+            log.warning(
+                "interrupted: waiting for %d request(s) in flight to %s (Ctrl-C again drops them)",
+                running,
+                self.where(),
+            )
             done, _ = wait(pending)
             yield from _finished(done, pending)
             raise
@@ -270,10 +271,13 @@ class ApiBackend:
             retry=tenacity.retry_if_exception(self._transient),
             reraise=True,
             before_sleep=lambda state: log.warning(
-                "request %d to %s failed (attempt %d): %s; retrying", index, self.where(), state.attempt_number,
+                "request %d to %s failed (attempt %d): %s; retrying",
+                index,
+                self.where(),
+                state.attempt_number,
                 self._redact(describe(state.outcome.exception())),
             ),
-        )  # fmt: skip
+        )
         try:
             completion = retrying(self._once, request) if request.max_new_tokens > 0 else Completion("", 0.0, "length")
         except Exception as err:
@@ -281,9 +285,7 @@ class ApiBackend:
         health.success()
         return completion
 
-    def _failure(
-        self, index: int, err: Exception, retrying: Any, abort: threading.Event, health: _Health
-    ) -> Exception:
+    def _failure(self, index: int, err: Exception, retrying: Any, abort: threading.Event, health: _Health) -> Exception:
         where, cause = f"request {index} to {self.where()}", self._redact(describe(err))
         if not self._is_api_error(err):  # e.g. an answer without choices
             return _RequestFailed(BackendError(f"{where} got an unusable answer: {cause}"))

@@ -7,7 +7,6 @@ from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Protocol
 
-
 Message = tuple[str, str]  # (role, content); role is "system", "user" or "assistant"
 
 

@@ -10,9 +10,9 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from .thinking import completion, take_apart
 from .api_common import ApiBackend, chat_messages
 from .base import BackendError, Completion, GenerationRequest, cut_at_stop
+from .thinking import completion, take_apart
 
 _MAX_STOP = 5  # Cohere takes up to 5 stop sequences; the rest are still cut client-side
 _FINISH = {"COMPLETE": "eos", "MAX_TOKENS": "length", "STOP_SEQUENCE": "stop", "ERROR_TOXIC": "content_filter"}
@@ -45,8 +45,12 @@ class CohereBackend(ApiBackend):
         from cohere.core.parse_error import ParsingError
 
         messages = [{"role": role, "content": content} for role, content in chat_messages(request)]
-        kw: dict[str, Any] = {"model": self.settings.model, "messages": messages, "temperature": request.temperature,
-                              "max_tokens": request.total_tokens}  # fmt: skip
+        kw: dict[str, Any] = {
+            "model": self.settings.model,
+            "messages": messages,
+            "temperature": request.temperature,
+            "max_tokens": request.total_tokens,
+        }
         stop, thinking = list(request.stop), request.thinking
         if thinking is not None:  # Command A Reasoning: its thinking budget; no stop string during the thinking
             kw["thinking"] = {"type": "enabled", "token_budget": thinking.budget_tokens}
@@ -59,7 +63,7 @@ class CohereBackend(ApiBackend):
             status = getattr(err, "status_code", None)
             if isinstance(status, int) and 200 <= status < 300:  # a 2xx whose body is not JSON: unusable, not an error
                 raise ValueError(f"the answer is not a v2 chat response: {_message(err)}") from None
-            err.message = _message(err)  # type: ignore[attr-defined]  # `describe` shows it, not the headers dump
+            setattr(err, "message", _message(err))  # noqa: B010 - `describe` shows it, not the headers dump
             raise
         latency = time.perf_counter() - started
         reason = str(getattr(response, "finish_reason", None) or "length")
@@ -88,8 +92,9 @@ def _text(response: Any, kind: str = "text") -> str:
     message = getattr(response, "message", None)
     if message is None or getattr(response, "finish_reason", None) is None:
         raise ValueError(f"the answer has no message or finish_reason: {str(response)[:200]}")
-    return "".join(getattr(item, kind, None) or "" for item in message.content or ()
-                   if getattr(item, "type", "text") == kind)  # fmt: skip
+    return "".join(
+        getattr(item, kind, None) or "" for item in message.content or () if getattr(item, "type", "text") == kind
+    )
 
 
 def _message(err: Any) -> str:

@@ -10,8 +10,9 @@ from ..config.dtypes import torch_dtype_name
 from .api_common import ApiSettings
 from .base import Backend
 from .hf import HFBackend, HFSettings
-from .registry import LOCAL_JUDGE, NEO_ONLY, provider, providers
 from .placement import Placement, worker_count, worker_device_map
+from .registry import LOCAL_JUDGE, NEO_ONLY, provider, providers
+
 
 def api_backend(settings: ApiSettings) -> Backend:
     """The backend of `settings.provider` (its SDK imported now)."""
@@ -42,7 +43,11 @@ def hf_settings(cfg: RunConfig, path: str, dtype: str, placement: Placement | No
 
 
 def model_backend(
-    cfg: RunConfig, model_path: str, *, dtype: str | None = None, placement: Placement | None = None,
+    cfg: RunConfig,
+    model_path: str,
+    *,
+    dtype: str | None = None,
+    placement: Placement | None = None,
     loaded: Sequence[Backend] = (),
 ) -> Backend:
     """The evaluated model: a local Hugging Face model — in `dtype` (default `llm_jp_eval.torch_dtype`) at
@@ -51,8 +56,9 @@ def model_backend(
     m = cfg.model
     if not m.api:
         settings = hf_settings(cfg, model_path, dtype or cfg.llm_jp_eval.torch_dtype, placement)
-        return next((b for b in loaded if isinstance(b, HFBackend) and _same_weights(b.settings, settings)),
-                    None) or HFBackend(settings)  # fmt: skip
+        return next(
+            (b for b in loaded if isinstance(b, HFBackend) and _same_weights(b.settings, settings)), None
+        ) or HFBackend(settings)
     if m.api in NEO_ONLY:
         raise ConfigError(
             f"{cfg.source_path}: model.api: {m.api!r} is not supported (Neo's LangChain paths for Mistral and Bedrock "
@@ -60,11 +66,18 @@ def model_backend(
         )
     if not m.pretrained_model_name_or_path:
         raise ConfigError(f"{cfg.source_path}: model.pretrained_model_name_or_path: the API model's name is required")
-    return api_backend(ApiSettings(
-        model=m.pretrained_model_name_or_path, provider=provider(m.api).name, base_url=m.base_url,
-        api_key_env=m.api_key_env, concurrency=m.concurrency, max_retries=m.max_retries, timeout_s=m.timeout_s,
-        options=m.options,
-    ))  # fmt: skip
+    return api_backend(
+        ApiSettings(
+            model=m.pretrained_model_name_or_path,
+            provider=provider(m.api).name,
+            base_url=m.base_url,
+            api_key_env=m.api_key_env,
+            concurrency=m.concurrency,
+            max_retries=m.max_retries,
+            timeout_s=m.timeout_s,
+            options=m.options,
+        )
+    )
 
 
 def judge_backend(cfg: RunConfig, judge_path: str, loaded: Sequence[Backend] = ()) -> Backend:
@@ -78,11 +91,18 @@ def judge_backend(cfg: RunConfig, judge_path: str, loaded: Sequence[Backend] = (
                 return backend
         return HFBackend(settings)
     name = "azure" if judge.api == "openai" and cfg.mtbench.use_azure else judge.api
-    return api_backend(ApiSettings(
-        model=judge.model, provider=name, base_url=judge.base_url, api_key_env=judge.api_key_env,
-        concurrency=cfg.mtbench.parallel, max_retries=judge.max_retries, timeout_s=judge.timeout_s,
-        options=judge.options,
-    ))  # fmt: skip
+    return api_backend(
+        ApiSettings(
+            model=judge.model,
+            provider=name,
+            base_url=judge.base_url,
+            api_key_env=judge.api_key_env,
+            concurrency=cfg.mtbench.parallel,
+            max_retries=judge.max_retries,
+            timeout_s=judge.timeout_s,
+            options=judge.options,
+        )
+    )
 
 
 def _same_weights(a: HFSettings, b: HFSettings) -> bool:

@@ -11,9 +11,9 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from .thinking import completion, take_apart
-from .api_common import ApiBackend, ApiSettings, chat_messages
+from .api_common import ApiBackend, chat_messages
 from .base import BackendError, Completion, GenerationRequest, cut_at_stop
+from .thinking import completion, take_apart
 
 _FINISH = {"STOP": "eos", "MAX_TOKENS": "length"}
 _FILTERED = frozenset({"SAFETY", "RECITATION", "BLOCKLIST", "PROHIBITED_CONTENT", "SPII", "IMAGE_SAFETY"})
@@ -49,18 +49,27 @@ class GeminiBackend(ApiBackend):
 
         turns = chat_messages(request)
         system = "\n\n".join(c for r, c in turns if r == "system")
-        contents = [types.Content(role="model" if r == "assistant" else "user", parts=[types.Part(text=c)])
-                    for r, c in turns if r != "system"]  # fmt: skip
+        contents = [
+            types.Content(role="model" if r == "assistant" else "user", parts=[types.Part(text=c)])
+            for r, c in turns
+            if r != "system"
+        ]
         thinking, extra = request.thinking, {}
         if thinking is not None:  # a thinking level (effort) or budget; the thoughts come back apart from the answer
-            how = {"thinking_level": thinking.effort.upper()} if thinking.effort else {
-                "thinking_budget": thinking.budget_tokens}  # the API takes one of the two
+            how = (
+                {"thinking_level": thinking.effort.upper()}
+                if thinking.effort
+                else {"thinking_budget": thinking.budget_tokens}
+            )  # the API takes one of the two
             extra["thinking_config"] = types.ThinkingConfig(include_thoughts=True, **how)
         config = types.GenerateContentConfig(
-            temperature=request.temperature, max_output_tokens=request.total_tokens,
+            temperature=request.temperature,
+            max_output_tokens=request.total_tokens,
             stop_sequences=(list(request.stop) or None) if thinking is None else None,  # thinking has blank lines
-            system_instruction=system or None, candidate_count=1, **extra,
-        )  # fmt: skip
+            system_instruction=system or None,
+            candidate_count=1,
+            **extra,
+        )
         started = time.perf_counter()
         response = self._client.models.generate_content(model=self.settings.model, contents=contents, config=config)
         latency = time.perf_counter() - started

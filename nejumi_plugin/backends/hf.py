@@ -13,10 +13,10 @@ from pathlib import Path
 from typing import Any
 
 from ..config.dtypes import torch_dtype_name
-from .thinking import completion, take_apart
 from .base import BackendError, Completion, GenerationRequest
 from .fingerprint import fingerprint
 from .hf_timing import DecodeTiming
+from .thinking import completion, take_apart
 
 log = logging.getLogger(__name__)
 
@@ -244,8 +244,15 @@ class HFBackend:
             choose = None if request.greedy else _sampler(model, request.temperature)
             budgets = [requests[i].total_tokens for i in indices]
             rows = greedy_decode(
-                model, enc["input_ids"], enc["attention_mask"], budgets, self._end_ids(request),
-                stopped, choose, share_prefixes=self.settings.prefix_reuse, timing=self.timing,
+                model,
+                enc["input_ids"],
+                enc["attention_mask"],
+                budgets,
+                self._end_ids(request),
+                stopped,
+                choose,
+                share_prefixes=self.settings.prefix_reuse,
+                timing=self.timing,
             )
             for row, ids, reason in rows:
                 text = tok.decode(ids, skip_special_tokens=True)

@@ -19,6 +19,7 @@ the same unless two logits tie that closely; the selftests and the bench compare
 from __future__ import annotations
 
 import inspect
+import itertools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -79,7 +80,7 @@ def plan_prefill(rows: Sequence[Sequence[int]], run_cost: int = RUN_COST_TOKENS[
     if n < 2:
         return None
     order = sorted(range(n), key=lambda r: list(rows[r]))
-    shared = [common_prefix(rows[a], rows[b]) for a, b in zip(order, order[1:])]
+    shared = [common_prefix(rows[a], rows[b]) for a, b in itertools.pairwise(order)]
     widths = {1} | {max(len(rows[a]), len(rows[b])) - s for a, b, s in zip(order, order[1:], shared)}
     plans = [_grouped(rows, order, shared, w) for w in sorted(widths) if 1 <= w < longest]
     best = min(plans, key=lambda p: p.cost(run_cost), default=None)
@@ -138,8 +139,13 @@ def shared_prefill(
             continue
         first, span = group.rows[0], slice(pads[group.rows[0]], pads[group.rows[0]] + group.length)
         run = DynamicCache()  # plain layers: every token of the prefix is kept, sliding-window layers' too
-        body(input_ids=input_ids[first : first + 1, span], position_ids=position_ids[first : first + 1, span],
-             use_cache=True, **{cache_arg: run}, **(extra if body is model else {}))  # fmt: skip
+        body(
+            input_ids=input_ids[first : first + 1, span],
+            position_ids=position_ids[first : first + 1, span],
+            use_cache=True,
+            **{cache_arg: run},
+            **(extra if body is model else {}),
+        )
         if len(run.layers) != len(cache.layers):
             raise Unshareable(f"{len(run.layers)} layers cached of {len(cache.layers)}")
         if not keys:
@@ -159,8 +165,14 @@ def shared_prefill(
         if layer.is_sliding:
             layer.cumulative_length = cut  # columns seen, of which the layer keeps the last window - 1
     del keys, values
-    return model(input_ids=input_ids[:, cut:], attention_mask=attention_mask, position_ids=position_ids[:, cut:],
-                 use_cache=True, **{cache_arg: cache}, **extra)  # fmt: skip
+    return model(
+        input_ids=input_ids[:, cut:],
+        attention_mask=attention_mask,
+        position_ids=position_ids[:, cut:],
+        use_cache=True,
+        **{cache_arg: cache},
+        **extra,
+    )
 
 
 def _decoder(model: Any, cache_arg: str) -> Any:

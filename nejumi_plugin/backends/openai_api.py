@@ -50,8 +50,10 @@ class OpenAIBackend(ApiBackend):
     def missing_key(self) -> str | None:
         problem = super().missing_key()
         if problem is None and self.settings.provider == "azure" and not self.base_url():
-            problem = (f"no endpoint for azure deployment {self.deployment!r}: set base_url or the environment "
-                       f"variable {_AZURE_ENDPOINT_ENV}")  # fmt: skip
+            problem = (
+                f"no endpoint for azure deployment {self.deployment!r}: set base_url or the environment "
+                f"variable {_AZURE_ENDPOINT_ENV}"
+            )
         return problem
 
     def _make_client(self, key: str | None) -> Any:
@@ -83,8 +85,11 @@ class OpenAIBackend(ApiBackend):
     def _once(self, request: GenerationRequest) -> Completion:
         import openai
 
-        if request.thinking is not None and self.settings.provider != "openai_compatible" and RESPONSES_ONLY.match(
-                self.deployment):  # fmt: skip
+        if (
+            request.thinking is not None
+            and self.settings.provider != "openai_compatible"
+            and RESPONSES_ONLY.match(self.deployment)
+        ):
             return self._once_responses(request, request.thinking)
         started = time.perf_counter()
         try:
@@ -121,8 +126,9 @@ class OpenAIBackend(ApiBackend):
         if thinking is None:
             common.update(temperature=request.temperature, max_tokens=request.max_new_tokens)
             if request.stop:
-                common["stop"] = list(request.stop)[:_OPENAI_MAX_STOP] if s.provider != "openai_compatible" else list(
-                    request.stop)  # fmt: skip
+                common["stop"] = (
+                    list(request.stop)[:_OPENAI_MAX_STOP] if s.provider != "openai_compatible" else list(request.stop)
+                )
             return common
         if s.provider == "openai_compatible":
             common.update(temperature=request.temperature, max_tokens=request.total_tokens)
@@ -135,16 +141,24 @@ class OpenAIBackend(ApiBackend):
     def _once_responses(self, request: GenerationRequest, thinking: Thinking) -> Completion:
         """OpenAI's Responses API (the `-pro` reasoning models are served only there): the same budgets and
         accounting as a chat completion."""
-        kw: dict[str, Any] = {"model": self.deployment, "max_output_tokens": request.total_tokens,
-                              "input": [{"role": r, "content": c} for r, c in chat_messages(request)]}  # fmt: skip
+        kw: dict[str, Any] = {
+            "model": self.deployment,
+            "max_output_tokens": request.total_tokens,
+            "input": [{"role": r, "content": c} for r, c in chat_messages(request)],
+        }
         if thinking.effort:
             kw["reasoning"] = {"effort": thinking.effort}
         started = time.perf_counter()
         response = self._client.responses.create(**kw)
         latency, usage = time.perf_counter() - started, response.usage
         incomplete = getattr(getattr(response, "incomplete_details", None), "reason", None)
-        reason = "length" if incomplete == "max_output_tokens" else "eos" if response.status == "completed" else (
-            incomplete or str(response.status))  # fmt: skip
+        reason = (
+            "length"
+            if incomplete == "max_output_tokens"
+            else "eos"
+            if response.status == "completed"
+            else (incomplete or str(response.status))
+        )
         thought = getattr(getattr(usage, "output_tokens_details", None), "reasoning_tokens", None)
         tokens = (getattr(usage, "input_tokens", None), getattr(usage, "output_tokens", None))
         return _thought(request, thinking, response.output_text or "", reason, "", thought, latency, tokens)
@@ -160,8 +174,16 @@ def _reasoning_field(message: Any) -> str:
     return ""
 
 
-def _thought(request: GenerationRequest, thinking: Thinking, text: str, reason: str, separate: str,
-             reasoning_tokens: int | None, latency: float, tokens: tuple[int | None, int | None]) -> Completion:  # fmt: skip
+def _thought(
+    request: GenerationRequest,
+    thinking: Thinking,
+    text: str,
+    reason: str,
+    separate: str,
+    reasoning_tokens: int | None,
+    latency: float,
+    tokens: tuple[int | None, int | None],
+) -> Completion:
     answer = take_apart(text, thinking, request.stop, reason, separate, reasoning_tokens)
     return completion(answer, latency, reason, *tokens, reasoning_tokens)
 

@@ -92,7 +92,9 @@ def gpu_key_notes(mtbench: MtbenchConfig, *, api: bool, workers: int) -> list[st
         notes.append(f"mtbench.num_gpus_per_model={per} but {gpus} GPU(s) are visible: each copy uses all of them")
     copies = max(1, total // per)
     if copies > 1 and workers != copies:
-        notes.append(f"mtbench.num_gpus_total={total} with num_gpus_per_model={per} is {copies} copies of the model "
-                     f"on Neo: run `pytest -n {copies}` for that (each worker takes its own {per}-GPU group); this run "
-                     f"has {workers} worker(s)")  # fmt: skip
+        notes.append(
+            f"mtbench.num_gpus_total={total} with num_gpus_per_model={per} is {copies} copies of the model "
+            f"on Neo: run `pytest -n {copies}` for that (each worker takes its own {per}-GPU group); this run "
+            f"has {workers} worker(s)"
+        )
     return notes

@@ -38,8 +38,14 @@ def split_inline(text: str, tags: tuple[str, str]) -> tuple[str, str, bool]:
     return text, "", False
 
 
-def take_apart(text: str, thinking: Thinking, stop: tuple[str, ...], finish_reason: str, separate: str = "",
-               reasoning_tokens: int | None = None) -> Answer:  # fmt: skip
+def take_apart(
+    text: str,
+    thinking: Thinking,
+    stop: tuple[str, ...],
+    finish_reason: str,
+    separate: str = "",
+    reasoning_tokens: int | None = None,
+) -> Answer:
     """The answer and thinking of one completion: `separate` is what the provider returned as thinking in a field
     of its own; inline tags in `text` are stripped too; then the stop strings cut the answer."""
     answer, inline, unterminated = split_inline(text, thinking.tags)
@@ -49,8 +55,22 @@ def take_apart(text: str, thinking: Thinking, stop: tuple[str, ...], finish_reas
     return Answer(answer, "\n\n".join(t for t in (separate.strip(), inline) if t), exhausted, cut)
 
 
-def completion(answer: Answer, latency: float, finish_reason: str, prompt_tokens: int | None,
-               output_tokens: int | None, reasoning_tokens: int | None = None) -> Completion:  # fmt: skip
+def completion(
+    answer: Answer,
+    latency: float,
+    finish_reason: str,
+    prompt_tokens: int | None,
+    output_tokens: int | None,
+    reasoning_tokens: int | None = None,
+) -> Completion:
     """The completion of a thinking request: the answer as its text, the thinking beside it."""
-    return Completion(answer.text, latency, "stop" if answer.cut else finish_reason, prompt_tokens, output_tokens,
-                      thinking=answer.thinking, reasoning_tokens=reasoning_tokens, thinking_exhausted=answer.exhausted)
+    return Completion(
+        answer.text,
+        latency,
+        "stop" if answer.cut else finish_reason,
+        prompt_tokens,
+        output_tokens,
+        thinking=answer.thinking,
+        reasoning_tokens=reasoning_tokens,
+        thinking_exhausted=answer.exhausted,
+    )

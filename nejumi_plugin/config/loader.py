@@ -33,8 +33,7 @@ def _construct_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode, deep: b
     for key_node, _ in node.value:
         key = loader.construct_object(key_node, deep=deep)
         if key in seen:
-            raise yaml.constructor.ConstructorError(
-                None, None, f"duplicate key {key!r}", key_node.start_mark)
+            raise yaml.constructor.ConstructorError(None, None, f"duplicate key {key!r}", key_node.start_mark)
         seen.add(key)
     return loader.construct_mapping(node, deep=deep)
 
@@ -58,6 +57,7 @@ def _dotted(loc: Sequence[str | int]) -> str:
 
 
 # --- walking the schema -------------------------------------------------------------------------------------
+
 
 def _model_of(annotation: Any) -> type[BaseModel] | None:
     """The config model inside an annotation (unwrapping Optional and list), if any."""
@@ -169,14 +169,17 @@ def _render(label: str, error: dict[str, Any], origins: dict[str, str]) -> str:
 
 # --- overrides ----------------------------------------------------------------------------------------------
 
+
 def _apply_override(label: str, data: dict[str, Any], override: str) -> str:
     """Apply one ``dotted.key=value`` to the raw mapping; returns the dotted key."""
     key, sep, raw = override.partition("=")
     key = key.strip()
     parts = key.split(".")
     if not sep or not all(parts):
-        raise ConfigError(f"{label}: --set {override!r}: malformed override; expected dotted.key=value, "
-                          "e.g. llm_jp_eval.ja_num_shots=2")
+        raise ConfigError(
+            f"{label}: --set {override!r}: malformed override; expected dotted.key=value, "
+            "e.g. llm_jp_eval.ja_num_shots=2"
+        )
     model: type[BaseModel] | None = RunConfig
     field: FieldInfo | None = None
     for i, part in enumerate(parts):
@@ -202,8 +205,10 @@ def _apply_override(label: str, data: dict[str, Any], override: str) -> str:
             node[part] = {}
         node = node[part]
         if not isinstance(node, dict):
-            raise ConfigError(f"{label}: --set {override!r}: {'.'.join(parts[: i + 1])} in the file is not a "
-                              f"mapping (got {_short(node)})")
+            raise ConfigError(
+                f"{label}: --set {override!r}: {'.'.join(parts[: i + 1])} in the file is not a "
+                f"mapping (got {_short(node)})"
+            )
     node[parts[-1]] = value
     return key
 
@@ -217,16 +222,20 @@ def _check_interpolations(label: str, node: Any, loc: tuple[str | int, ...] = ()
         for i, value in enumerate(node):
             _check_interpolations(label, value, (*loc, i))
     elif isinstance(node, str) and "${" in node:
-        raise ConfigError(f"{label}: {_dotted(loc)}: OmegaConf interpolation (${{...}}) is not supported; "
-                          f"expected the value written out (got {_short(node)})")
+        raise ConfigError(
+            f"{label}: {_dotted(loc)}: OmegaConf interpolation (${{...}}) is not supported; "
+            f"expected the value written out (got {_short(node)})"
+        )
 
 
 # --- loading ------------------------------------------------------------------------------------------------
 
+
 def _read_mapping(path: Path, label: str) -> dict[str, Any]:
     if not path.exists():
-        raise ConfigError(f"{label}: config file not found; create one from the template, e.g. "
-                          f"`cp {_TEMPLATE} {label}`, then edit it")
+        raise ConfigError(
+            f"{label}: config file not found; create one from the template, e.g. `cp {_TEMPLATE} {label}`, then edit it"
+        )
     if not path.is_file():
         raise ConfigError(f"{label}: expected a YAML file, found a directory or special file")
     try:

@@ -7,8 +7,8 @@ from typing import Any, Literal
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from ..backends.registry import LOCAL_JUDGE, judge_apis, provider
-from .providers import check_api, check_base_url, check_options
 from ._base import Section, parse_literal
+from .providers import check_api, check_base_url, check_options
 from .reasoning_schema import ReasoningConfig
 
 
@@ -61,11 +61,15 @@ class MtbenchDatasetLangConfig(Section):
 
 # Neo's per-language defaults; a partial ja/en mapping in the file is completed from these.
 LANG_DEFAULTS: dict[str, dict[str, str]] = {
-    "ja": {"conv_system_message": "以下は、タスクを説明する指示と、文脈のある入力の組み合わせです。要求を適切に満たす応答を書きなさい。",
-           "conv_roles": "('指示', '応答')"},
-    "en": {"conv_system_message": "Here is a set of instructions explaining a task, combined with contextually "
-                                  "relevant input. Please write an appropriate response fulfilling the request.",
-           "conv_roles": "('Instruction', 'Response')"},
+    "ja": {
+        "conv_system_message": "以下は、タスクを説明する指示と、文脈のある入力の組み合わせです。要求を適切に満たす応答を書きなさい。",  # noqa: E501
+        "conv_roles": "('指示', '応答')",
+    },
+    "en": {
+        "conv_system_message": "Here is a set of instructions explaining a task, combined with contextually "
+        "relevant input. Please write an appropriate response fulfilling the request.",
+        "conv_roles": "('Instruction', 'Response')",
+    },
 }
 _ART = "wandb-japan/llm-leaderboard/"
 DATASET_DEFAULTS: dict[str, dict[str, str]] = {
@@ -181,8 +185,10 @@ class MtbenchConfig(Section):
     @classmethod
     def _check_dtype(cls, value: Any) -> Any:
         if isinstance(value, str) and value.lower() == "none":
-            raise ValueError("expected null, 'float32', 'float16' or 'bfloat16'; write null, not the string None "
-                             "(FastChat rejects the string)")
+            raise ValueError(
+                "expected null, 'float32', 'float16' or 'bfloat16'; write null, not the string None "
+                "(FastChat rejects the string)"
+            )
         return value
 
     @field_validator("conv_stop_token_ids")

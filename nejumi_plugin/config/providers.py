@@ -10,6 +10,7 @@ from typing import Any
 
 from ..backends.registry import providers
 
+
 def check_api(value: Any, names: Sequence[str], expected_prefix: str = "one of ") -> str:
     """`value` when it is one of `names`, else a ValueError listing them (and the closest, for a typo)."""
     if isinstance(value, str) and value in names:

@@ -30,5 +30,7 @@ class ReasoningConfig(Section):
     @classmethod
     def _two_tags(cls, value: Any) -> Any:
         if len(value) != 2 or not all(isinstance(tag, str) and tag for tag in value) or value[0] == value[1]:
-            raise ValueError('expected two different tags, the opening and the closing one, e.g. ["<think>", "</think>"]')
+            raise ValueError(
+                'expected two different tags, the opening and the closing one, e.g. ["<think>", "</think>"]'
+            )
         return value

@@ -13,11 +13,9 @@ from typing import Any, Literal
 
 from pydantic import Field, PrivateAttr, ValidationInfo, field_validator, model_validator
 
-from ._base import Section
 from ..backends.registry import model_apis
+from ._base import Section
 from .dtypes import torch_dtype_name
-from .providers import check_api, check_base_url, check_options
-from .reasoning_schema import ReasoningConfig
 from .mtbench_schema import (
     MtbenchConfig,
     MtbenchDatasetConfig,
@@ -26,11 +24,24 @@ from .mtbench_schema import (
     parse_roles,
     parse_token_ids,
 )
+from .providers import check_api, check_base_url, check_options
+from .reasoning_schema import ReasoningConfig
 
 __all__ = [
-    "LlmJpEvalConfig", "LlmJpEvalLangConfig", "ModelConfig",
-    "MtbenchConfig", "MtbenchDatasetConfig", "MtbenchDatasetLangConfig", "MtbenchLangConfig", "NewRunConfig",
-    "OldRunConfig", "RunConfig", "Section", "WandbConfig", "parse_roles", "parse_token_ids",
+    "LlmJpEvalConfig",
+    "LlmJpEvalLangConfig",
+    "ModelConfig",
+    "MtbenchConfig",
+    "MtbenchDatasetConfig",
+    "MtbenchDatasetLangConfig",
+    "MtbenchLangConfig",
+    "NewRunConfig",
+    "OldRunConfig",
+    "RunConfig",
+    "Section",
+    "WandbConfig",
+    "parse_roles",
+    "parse_token_ids",
 ]
 
 TorchDtype = Literal["bf16", "fp16", "fp32", "bfloat16", "float16", "float32", "auto"]
@@ -98,8 +109,9 @@ class ModelConfig(Section):
     @classmethod
     def _one_quantization(cls, value: bool, info: ValidationInfo) -> bool:
         if value and info.data.get("load_in_8bit"):
-            raise ValueError("expected false when model.load_in_8bit is true (8-bit and 4-bit loading exclude "
-                             "each other)")
+            raise ValueError(
+                "expected false when model.load_in_8bit is true (8-bit and 4-bit loading exclude each other)"
+            )
         return value
 
 

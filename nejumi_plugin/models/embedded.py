@@ -24,6 +24,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 try:  # POSIX only; elsewhere the atomic rename still keeps half-built folders out of use
     import fcntl
@@ -134,7 +135,7 @@ def resolve_model_path(name_or_path: str, cache_dir: Path | None = None) -> str:
     """
     if not is_embedded(name_or_path):
         return name_or_path
-    name = name_or_path[len(EMBEDDED_PREFIX):]
+    name = name_or_path[len(EMBEDDED_PREFIX) :]
     spec = EMBEDDED_MODELS.get(name)
     if spec is None:
         known = ", ".join(EMBEDDED_PREFIX + n for n in sorted(EMBEDDED_MODELS))
@@ -153,8 +154,12 @@ def resolve_model_path(name_or_path: str, cache_dir: Path | None = None) -> str:
 
 def _check_requirements(spec: EmbeddedModel) -> None:
     """Raise ``ModuleNotFoundError`` naming the pip command if a conversion dependency is missing."""
-    for module, dist in ((spec.module, spec.package), ("torch", "torch"), ("transformers", "transformers"),
-                         ("gguf", "gguf")):
+    for module, dist in (
+        (spec.module, spec.package),
+        ("torch", "torch"),
+        ("transformers", "transformers"),
+        ("gguf", "gguf"),
+    ):
         if importlib.util.find_spec(module) is None:
             raise ModuleNotFoundError(
                 f"{EMBEDDED_PREFIX}{spec.name} needs the {dist!r} package, which is not installed. "
@@ -196,8 +201,13 @@ def _build(spec: EmbeddedModel, cache: Path, target: Path) -> None:
         os.chmod(tmp, 0o755)
         gguf_path = _assemble_gguf(spec, cache / spec.gguf_name)
         info = _convert(gguf_path, tmp)
-        info.update(model=EMBEDDED_PREFIX + spec.name, upstream=spec.upstream, source_package=spec.package,
-                    source_file=spec.gguf_name, seconds=round(time.monotonic() - start, 1))
+        info.update(
+            model=EMBEDDED_PREFIX + spec.name,
+            upstream=spec.upstream,
+            source_package=spec.package,
+            source_file=spec.gguf_name,
+            seconds=round(time.monotonic() - start, 1),
+        )
         (tmp / MARKER_NAME).write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
         os.replace(tmp, target)
     except BaseException:
@@ -207,7 +217,7 @@ def _build(spec: EmbeddedModel, cache: Path, target: Path) -> None:
     logger.debug("embedded model ready at %s (%.0f s)", target, time.monotonic() - start)
 
 
-def _convert(gguf_path: Path, out: Path) -> dict[str, str]:
+def _convert(gguf_path: Path, out: Path) -> dict[str, Any]:
     """Load ``gguf_path`` with transformers and save it to ``out`` as a plain HF folder; return metadata."""
     import torch
     import transformers
@@ -225,7 +235,8 @@ def _convert(gguf_path: Path, out: Path) -> dict[str, str]:
     # Stop at <eos> or <end_of_turn> (as google/gemma-3-270m does); no sampling defaults: greedy unless asked.
     end_of_turn = tokenizer.convert_tokens_to_ids("<end_of_turn>")
     model.generation_config = GenerationConfig(
-        bos_token_id=tokenizer.bos_token_id, pad_token_id=tokenizer.pad_token_id,
+        bos_token_id=tokenizer.bos_token_id,
+        pad_token_id=tokenizer.pad_token_id,
         eos_token_id=[tokenizer.eos_token_id, end_of_turn],
     )
     model.save_pretrained(out)

@@ -1,5 +1,5 @@
-"""The built-in sinks, called through the `pytest_nejumi_sink` hook like a team's own: the report page (first, so the sinks
-after it can take its files) and W&B (last)."""
+"""The built-in sinks, called through the `pytest_nejumi_sink` hook like a team's own: the report page (first, so
+the sinks after it can take its files) and W&B (last)."""
 
 from __future__ import annotations
 
@@ -17,8 +17,9 @@ class ReportPage:
             return
         from .html_report import write_report
 
-        paths = write_report(run.run_dir, run.families, b=run.cfg.report.bootstrap_samples,
-                             seed=run.cfg.report.bootstrap_seed)  # fmt: skip
+        paths = write_report(
+            run.run_dir, run.families, b=run.cfg.report.bootstrap_samples, seed=run.cfg.report.bootstrap_seed
+        )
         run.media[:] = paths
         run.say(f"report: {paths[0]}")
 

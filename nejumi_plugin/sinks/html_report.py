@@ -11,7 +11,6 @@ from __future__ import annotations
 import base64
 import html
 import os
-from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -94,9 +93,11 @@ def td(value: Any, cls: str = "") -> str:
 
 def leaderboard_section(board: Mapping[str, Any], intervals: Mapping[str, Interval]) -> str:
     columns, values = board["columns"], board["data"][0]
-    rows = [tr(td(num(v), "n") for v in values),
-            tr(td(esc(ci(intervals.get(c))) if i else "95% interval", "n") for i, c in enumerate(columns))]
-    return "<h2>Leaderboard row</h2>" + grid(columns, rows, "leaderboard")  # fmt: skip
+    rows = [
+        tr(td(num(v), "n") for v in values),
+        tr(td(esc(ci(intervals.get(c))) if i else "95% interval", "n") for i, c in enumerate(columns)),
+    ]
+    return "<h2>Leaderboard row</h2>" + grid(columns, rows, "leaderboard")
 
 
 def headline_cards(row: Mapping[str, Any], intervals: Mapping[str, Interval]) -> str:
@@ -104,15 +105,19 @@ def headline_cards(row: Mapping[str, Any], intervals: Mapping[str, Interval]) ->
     for column, value in row.items():
         if column.startswith("AVG_") and isinstance(value, (int, float)):
             label = column.removeprefix("AVG_").replace("_", " ")
-            cards.append(f"<div class=card><div>{esc(label)}</div><div class=v>{num(value)}</div>"
-                         f"<div class=ci>95%: {esc(ci(intervals.get(column)) or 'n/a')}</div></div>")  # fmt: skip
+            cards.append(
+                f"<div class=card><div>{esc(label)}</div><div class=v>{num(value)}</div>"
+                f"<div class=ci>95%: {esc(ci(intervals.get(column)) or 'n/a')}</div></div>"
+            )
     return f"<div class=cards>{''.join(cards)}</div>" if cards else ""
 
 
 def radar_section(pngs: Sequence[Path], charts_expected: bool) -> str:
     if not matplotlib_available():
-        return ('<h2>Radar charts</h2><p class=note>Radar charts are missing: matplotlib is not installed '
-                '(pip install "nejumi[report]"), so no PNG was written.</p>')  # fmt: skip
+        return (
+            "<h2>Radar charts</h2><p class=note>Radar charts are missing: matplotlib is not installed "
+            '(pip install "nejumi[report]"), so no PNG was written.</p>'
+        )
     if not pngs:
         return "" if not charts_expected else "<h2>Radar charts</h2><p class=note>No chart could be drawn.</p>"
     images = "".join(
@@ -122,15 +127,25 @@ def radar_section(pngs: Sequence[Path], charts_expected: bool) -> str:
     return f"<h2>Radar charts</h2><div class=radars>{images}</div>"
 
 
-def _score_rows(scores: Mapping[str, Any], task: Task, intervals: Mapping[str, Interval],
-                counts: Mapping[str, str]) -> list[str]:  # fmt: skip
+def _score_rows(
+    scores: Mapping[str, Any], task: Task, intervals: Mapping[str, Interval], counts: Mapping[str, str]
+) -> list[str]:
     keys = [k for k in task.headline if k in scores] + sorted(k for k in scores if k not in task.headline)
     rows = []
     for key in keys:
         interval = intervals.get(task.column(key))
         half = f"±{(interval['high'] - interval['low']) / 2:.4f}" if interval else ""
-        rows.append(tr([td(esc(key)), td(num(scores[key]), "n"), td(esc(ci(interval)), "n"), td(half, "n"),
-                        td(esc(counts.get(key, "")), "n")]))  # fmt: skip
+        rows.append(
+            tr(
+                [
+                    td(esc(key)),
+                    td(num(scores[key]), "n"),
+                    td(esc(ci(interval)), "n"),
+                    td(half, "n"),
+                    td(esc(counts.get(key, "")), "n"),
+                ]
+            )
+        )
     return rows
 
 
@@ -139,8 +154,11 @@ def _board(tables: Mapping[str, Table], name: str) -> dict[str, Any]:
     return dict(zip(board["columns"][1:], board["data"][0][1:])) if board and board["data"] else {}
 
 
-def scores_section(tasks: Sequence[tuple[Family, Task, Sequence[Sample]]], tables: Mapping[str, Table],
-                   intervals: Mapping[str, Interval]) -> str:  # fmt: skip
+def scores_section(
+    tasks: Sequence[tuple[Family, Task, Sequence[Sample]]],
+    tables: Mapping[str, Table],
+    intervals: Mapping[str, Interval],
+) -> str:
     """Per task: every score of its block, its interval, and how many samples it rests on."""
     parts = []
     headers = ["score", "value", "95% interval", "±", "n"]
@@ -155,19 +173,24 @@ def scores_section(tasks: Sequence[tuple[Family, Task, Sequence[Sample]]], table
 def _select(table_id: str, key: str, label: str, values: Iterable[str]) -> str:
     options = "".join(f'<option value="{esc(v)}">{esc(v)}</option>' for v in values)
     handler = f"nejumiFilter('{table_id}')"
-    return (f'<label>{esc(label)} <select data-for="{table_id}" data-key="{key}" onchange="{handler}">'
-            f'<option value="">all</option>{options}</select></label>')  # fmt: skip
+    return (
+        f'<label>{esc(label)} <select data-for="{table_id}" data-key="{key}" onchange="{handler}">'
+        f'<option value="">all</option>{options}</select></label>'
+    )
 
 
-def filters(table_id: str, selects: Sequence[tuple[str, str, Iterable[str]]], flag: tuple[str, str],
-            total: int) -> str:  # fmt: skip
+def filters(table_id: str, selects: Sequence[tuple[str, str, Iterable[str]]], flag: tuple[str, str], total: int) -> str:
     """The controls over a sample table: a select per (key, label, values), a checkbox for `flag` (key, label), a
     search box, and how many rows are shown."""
     parts = [_select(table_id, key, label, values) for key, label, values in selects]
-    parts.append(f'<label><input type=checkbox data-for="{table_id}" data-key="{flag[0]}" '
-                 f'onchange="nejumiFilter(\'{table_id}\')"> {esc(flag[1])}</label>')  # fmt: skip
-    parts.append(f'<label>search <input type=search data-for="{table_id}" data-key="text" '
-                 f'oninput="nejumiFilter(\'{table_id}\')"></label>')  # fmt: skip
+    parts.append(
+        f'<label><input type=checkbox data-for="{table_id}" data-key="{flag[0]}" '
+        f"onchange=\"nejumiFilter('{table_id}')\"> {esc(flag[1])}</label>"
+    )
+    parts.append(
+        f'<label>search <input type=search data-for="{table_id}" data-key="text" '
+        f"oninput=\"nejumiFilter('{table_id}')\"></label>"
+    )
     parts.append(f'<span class=count><span id="{table_id}-count">{total}</span> of {total} shown</span>')
     return f"<div class=filters>{''.join(parts)}</div>"
 
@@ -187,19 +210,38 @@ def sample_table(task: Task, samples: Sequence[Sample]) -> str:
     """A family's samples as a plain table (the default `Family.report`): key, group, prediction, reference and the
     sample's own number, with a filter for the wrong ones."""
     table_id = f"samples-{task.name}"
-    rows = [tr([td(esc(s.group)), td(esc(s.key)), td(with_thinking(s.prediction, s.row)), td(pre(s.reference)),
-                td(f"{esc(s.measure)} {num(s.value, 2)}", "n s")], cls="bad" if s.wrong else "", group=s.group,
-               wrong=int(s.wrong)) for s in samples]  # fmt: skip
+    rows = [
+        tr(
+            [
+                td(esc(s.group)),
+                td(esc(s.key)),
+                td(with_thinking(s.prediction, s.row)),
+                td(pre(s.reference)),
+                td(f"{esc(s.measure)} {num(s.value, 2)}", "n s"),
+            ],
+            cls="bad" if s.wrong else "",
+            group=s.group,
+            wrong=int(s.wrong),
+        )
+        for s in samples
+    ]
     if not rows:
         return ""
-    controls = filters(table_id, [("group", "group", sorted({s.group for s in samples}))],
-                       ("wrong", "wrong answers only"), len(rows))  # fmt: skip
+    controls = filters(
+        table_id, [("group", "group", sorted({s.group for s in samples}))], ("wrong", "wrong answers only"), len(rows)
+    )
     headers = ["group", "sample", "prediction", "reference", "score"]
     return f"<h2>{esc(task.shown)} samples</h2>" + controls + grid(headers, rows, table_id)
 
 
-def render(board: Mapping[str, Any], tables: Mapping[str, Table], intervals: Mapping[str, Interval],
-           pngs: Sequence[Path], families: Sequence[Family], notes: Sequence[str] = ()) -> str:  # fmt: skip
+def render(
+    board: Mapping[str, Any],
+    tables: Mapping[str, Table],
+    intervals: Mapping[str, Interval],
+    pngs: Sequence[Path],
+    families: Sequence[Family],
+    notes: Sequence[str] = (),
+) -> str:
     """The whole page as a string: the row, the radar charts, every task's scores, then each family's samples."""
     tasks = [(family, task, family.samples(task, tables)) for family in families for task in family.found(tables)]
     meta = board.get("meta", {})
@@ -208,27 +250,39 @@ def render(board: Mapping[str, Any], tables: Mapping[str, Table], intervals: Map
     state = "complete" if meta.get("complete") else "INCOMPLETE"
     facts = [f"run {meta.get('run_name', '')}", state]
     if measured := meta.get("invocations"):  # the invocations that made the calls (see invocation.py)
-        facts.append(f"measured {measured[0].get('started_at', '')} – {measured[-1].get('finished_at', '')}"
-                     + (f" in {len(measured)} invocations" if len(measured) > 1 else ""))  # fmt: skip
+        facts.append(
+            f"measured {measured[0].get('started_at', '')} – {measured[-1].get('finished_at', '')}"
+            + (f" in {len(measured)} invocations" if len(measured) > 1 else "")
+        )
         rate = measured[-1].get("throughput", {}).get("tokens_per_s")
         if rate:
             facts.append(f"{rate} generated tokens/s")
     if items := meta.get("items"):
         facts.append(", ".join(f"{k} {v}" for k, v in items.items()))
     note_html = "".join(f"<p class=note>{esc(n)}</p>" for n in notes)
-    body = "".join([
-        f"<h1>{esc(title)}</h1><p class=meta>{' · '.join(esc(f) for f in facts)}</p>", note_html,
-        headline_cards(row, intervals), leaderboard_section(board, intervals),
-        radar_section(pngs, bool(radars(tables, intervals, [t for _, t, _ in tasks]))),
-        scores_section(tasks, tables, intervals),
-        *(family.report([(t, samples) for f, t, samples in tasks if f is family]) for family in families),
-    ])  # fmt: skip
-    return (f"<!DOCTYPE html><html lang=ja><head><meta charset=utf-8><title>{esc(title)}</title>"
-            f"<style>{CSS}</style></head><body><main>{body}</main><script>{JS}</script></body></html>\n")  # fmt: skip
+    body = "".join(
+        [
+            f"<h1>{esc(title)}</h1><p class=meta>{' · '.join(esc(f) for f in facts)}</p>",
+            note_html,
+            headline_cards(row, intervals),
+            leaderboard_section(board, intervals),
+            radar_section(pngs, bool(radars(tables, intervals, [t for _, t, _ in tasks]))),
+            scores_section(tasks, tables, intervals),
+            *(family.report([(t, samples) for f, t, samples in tasks if f is family]) for family in families),
+        ]
+    )
+    return (
+        f"<!DOCTYPE html><html lang=ja><head><meta charset=utf-8><title>{esc(title)}</title>"
+        f"<style>{CSS}</style></head><body><main>{body}</main><script>{JS}</script></body></html>\n"
+    )
 
 
 def write_report(
-    run_dir: Path, families: Sequence[Family], *, b: int = DEFAULT_B, seed: int = DEFAULT_SEED,
+    run_dir: Path,
+    families: Sequence[Family],
+    *,
+    b: int = DEFAULT_B,
+    seed: int = DEFAULT_SEED,
     level: float = DEFAULT_LEVEL,
 ) -> list[Path]:
     """Write `report.html` and `radar_<name>.png` (when matplotlib is installed) into `run_dir`; return their paths,
@@ -239,8 +293,10 @@ def write_report(
     notes = []
     if not intervals:
         intervals = run_intervals(tables, families, b=b, seed=seed, level=level)
-        notes.append(f"{level:.0%} intervals computed when this report was written ({b} bootstrap resamples, "
-                     f"seed {seed}); leaderboard.json holds none.")  # fmt: skip
+        notes.append(
+            f"{level:.0%} intervals computed when this report was written ({b} bootstrap resamples, "
+            f"seed {seed}); leaderboard.json holds none."
+        )
     found = [task for family in families for task in family.found(tables)]
     pngs = write_radars(run_dir, radars(tables, intervals, found))
     path = run_dir / REPORT

@@ -39,8 +39,9 @@ def matplotlib_available() -> bool:
     return True
 
 
-def radars(tables: Mapping[str, Mapping[str, Any]], intervals: Mapping[str, Interval], tasks: Sequence[Task]
-           ) -> list[Radar]:  # fmt: skip
+def radars(
+    tables: Mapping[str, Mapping[str, Any]], intervals: Mapping[str, Interval], tasks: Sequence[Task]
+) -> list[Radar]:
     """A chart for every task with a radar table among `tables` (a band where every category has an interval)."""
     out = []
     for task in tasks:
@@ -52,8 +53,17 @@ def radars(tables: Mapping[str, Mapping[str, Any]], intervals: Mapping[str, Inte
         bounds = [intervals.get(task.column(c)) for c, _ in data]
         low = tuple(b["low"] for b in bounds) if all(bounds) else None  # type: ignore[index]
         high = tuple(b["high"] for b in bounds) if all(bounds) else None  # type: ignore[index]
-        out.append(Radar(task.name, task.shown.replace("_", " "), tuple(c for c, _ in data), tuple(s for _, s in data), low, high,
-                         task.scale))  # fmt: skip
+        out.append(
+            Radar(
+                task.name,
+                task.shown.replace("_", " "),
+                tuple(c for c, _ in data),
+                tuple(s for _, s in data),
+                low,
+                high,
+                task.scale,
+            )
+        )
     return out
 
 
@@ -73,8 +83,15 @@ def draw(radar: Radar, path: Path) -> Path:
     ax.set_theta_offset(math.pi / 2)
     ax.set_theta_direction(-1)
     if radar.low is not None and radar.high is not None:
-        ax.fill_between(_closed(angles), _closed(radar.low), _closed(radar.high), color="#4c78a8", alpha=0.25,
-                        linewidth=0, label="95% interval")  # fmt: skip
+        ax.fill_between(
+            _closed(angles),
+            _closed(radar.low),
+            _closed(radar.high),
+            color="#4c78a8",
+            alpha=0.25,
+            linewidth=0,
+            label="95% interval",
+        )
         for angle, low, high in zip(angles, radar.low, radar.high):  # the band pinches where a bound is 0: bars too
             ax.plot([angle, angle], [low, high], color="#4c78a8", alpha=0.6, linewidth=5, solid_capstyle="butt")
     ax.plot(_closed(angles), _closed(radar.values), color="#1f4e8c", linewidth=2, marker="o", label="score")

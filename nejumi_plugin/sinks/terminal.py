@@ -20,9 +20,11 @@ def grid(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
 
 def state_line(run_dir: str, complete: bool, counts: Mapping[str, int]) -> str:
     """Where the results are, and whether the row is complete."""
-    state = "complete" if complete else (
-        f"INCOMPLETE: {counts['scored']} of {counts['expected']} items scored, {counts['failed']} failed"
-    )  # fmt: skip
+    state = (
+        "complete"
+        if complete
+        else (f"INCOMPLETE: {counts['scored']} of {counts['expected']} items scored, {counts['failed']} failed")
+    )
     return f"results: {run_dir} ({state})"
 
 

@@ -69,8 +69,10 @@ def target_problem(cfg: RunConfig, target: WandbTarget) -> str | None:
     for key, value in (("wandb.entity", target.entity), ("wandb.project", target.project)):
         bad = sorted({c for c in value if c in _BAD_NAME_CHARS})
         if bad:
-            return (f"{cfg.source_path}: {key}: {value!r} is not a W&B name (it cannot contain {' '.join(bad)}); "
-                    "set your entity and project, or wandb.mode: disabled")  # fmt: skip
+            return (
+                f"{cfg.source_path}: {key}: {value!r} is not a W&B name (it cannot contain {' '.join(bad)}); "
+                "set your entity and project, or wandb.mode: disabled"
+            )
     return None
 
 
@@ -107,16 +109,24 @@ def log_run(
     try:
         import wandb
     except ImportError:
-        raise WandbError(f"W&B: not logged, wandb is not installed (pip install 'nejumi[wandb]', or wandb.mode: "
-                         f"disabled); the results are in {run_dir}") from None
+        raise WandbError(
+            f"W&B: not logged, wandb is not installed (pip install 'nejumi[wandb]', or wandb.mode: "
+            f"disabled); the results are in {run_dir}"
+        ) from None
     note = ""
     if mode == "online" and not has_api_key():
         mode, note = "offline", "no W&B API key (wandb login, or WANDB_API_KEY), so the run was saved offline"
     try:
         run = wandb.init(
-            entity=target.entity, project=target.project, name=target.name, config=public_config(cfg),
-            job_type="evaluation", mode=mode, dir=str(run_dir), settings=wandb.Settings(console="off", silent=True),
-        )  # fmt: skip
+            entity=target.entity,
+            project=target.project,
+            name=target.name,
+            config=public_config(cfg),
+            job_type="evaluation",
+            mode=mode,
+            dir=str(run_dir),
+            settings=wandb.Settings(console="off", silent=True),
+        )
         run.log_artifact(_config_artifact(wandb, cfg, run_dir / "wandb" / "config-scrubbed"))
         for name, table in tables.items():
             run.log({name: _table(wandb, table)})

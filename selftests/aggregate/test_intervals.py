@@ -7,6 +7,13 @@ import time
 
 import numpy as np
 import pytest
+from fake_run import (
+    mtbench_record,
+    synthetic_jaster,
+    synthetic_mtbench,
+    tables_of,
+    write_fake_run,
+)
 
 from nejumi_plugin.aggregate import intervals as generic
 from nejumi_plugin.aggregate.intervals import (
@@ -17,19 +24,12 @@ from nejumi_plugin.aggregate.intervals import (
     resample_indices,
 )
 from nejumi_plugin.aggregate.samples import rows_of
+from nejumi_plugin.metrics import score_dataset
 from nejumi_plugin.registry import builtin_families
 from nejumi_plugin.tasks.jaster.intervals import jaster_replicates, metric_replicates, summary_replicates
 from nejumi_plugin.tasks.jaster.tables import summary_scores
 from nejumi_plugin.tasks.mtbench.intervals import mtbench_replicates, questions_by_category
 from nejumi_plugin.tasks.mtbench.tables import category_scores, leaderboard_table
-from nejumi_plugin.metrics import score_dataset
-from fake_run import (
-    mtbench_record,
-    synthetic_jaster,
-    synthetic_mtbench,
-    tables_of,
-    write_fake_run,
-)
 
 
 def run_intervals(tables: dict, **kw: object) -> dict:
@@ -63,9 +63,8 @@ def _pairs(dataset: str, n: int = 60) -> tuple[list[str], list[str]]:
 
 @pytest.mark.parametrize(
     ("dataset", "metric"),
-    [("jnli", "exact_match"), ("jsquad", "char_f1"), ("wiki_ner", "set_f1"), ("jsts", "pearson"),
-     ("jsts", "spearman")],
-)  # fmt: skip
+    [("jnli", "exact_match"), ("jsquad", "char_f1"), ("wiki_ner", "set_f1"), ("jsts", "pearson"), ("jsts", "spearman")],
+)
 def test_fast_replicates_equal_score_dataset_on_every_resample(dataset: str, metric: str) -> None:
     preds, trues = _pairs(dataset)
     idx = resample_indices(dataset, len(preds), 300, seed=3)
@@ -126,16 +125,23 @@ def test_mtbench_replicates_follow_neo_category_means_with_minus_one_dropped() -
 
 
 def test_mtbench_category_without_any_rating_has_no_interval() -> None:
-    records = [mtbench_record(1, "math", (-1, -1)), mtbench_record(2, "math", (-1, -1)),
-               mtbench_record(3, "coding", (5, 7)), mtbench_record(4, "coding", (9, -1))]  # fmt: skip
+    records = [
+        mtbench_record(1, "math", (-1, -1)),
+        mtbench_record(2, "math", (-1, -1)),
+        mtbench_record(3, "coding", (5, 7)),
+        mtbench_record(4, "coding", (9, -1)),
+    ]
     intervals = run_intervals(tables_of(mt={"ja": records}), b=100)
     assert set(intervals) == {"coding_MTbench_ja", "AVG_MTbench_ja"}
     assert 5 <= intervals["coding_MTbench_ja"]["low"] <= intervals["coding_MTbench_ja"]["high"] <= 9
 
 
 FULL = {
-    ("ja", 0): dict(seed=1), ("ja", 4): dict(seed=2), ("en", 0): dict(n=5, seed=3), ("en", 5): dict(n=5, seed=4),
-}  # fmt: skip
+    ("ja", 0): dict(seed=1),
+    ("ja", 4): dict(seed=2),
+    ("en", 0): dict(n=5, seed=3),
+    ("en", 5): dict(n=5, seed=4),
+}
 
 
 def test_full_run_every_numeric_leaderboard_column_gets_an_interval_holding_its_value(tmp_path) -> None:
@@ -150,14 +156,17 @@ def test_full_run_every_numeric_leaderboard_column_gets_an_interval_holding_its_
     for column, interval in intervals.items():
         assert interval["low"] <= row[column] + 1e-4 and row[column] - 1e-4 <= interval["high"], column
     assert intervals["AVG_jaster_ja_0shot"]["high"] - intervals["AVG_jaster_ja_0shot"]["low"] < 0.1
-    assert intervals["jnli_exact_match_jaster_ja_0shot"]["high"] - intervals["jnli_exact_match_jaster_ja_0shot"][
-        "low"] > 0.1  # fmt: skip
+    assert (
+        intervals["jnli_exact_match_jaster_ja_0shot"]["high"] - intervals["jnli_exact_match_jaster_ja_0shot"]["low"]
+        > 0.1
+    )
 
 
 def test_seeded_and_independent_of_the_other_datasets() -> None:
     full = tables_of({("ja", 0): synthetic_jaster("ja", 0, n=30, seed=5)})
-    only = tables_of({("ja", 0): [r for r in synthetic_jaster("ja", 0, n=30, seed=5)
-                                  if r.rows[0]["target_dataset"] == "jnli"]})  # fmt: skip
+    only = tables_of(
+        {("ja", 0): [r for r in synthetic_jaster("ja", 0, n=30, seed=5) if r.rows[0]["target_dataset"] == "jnli"]}
+    )
     key = "jnli_exact_match_jaster_ja_0shot"
     assert run_intervals(full, b=300)[key] == run_intervals(only, b=300)[key] == run_intervals(full, b=300)[key]
     avg = "AVG_jaster_ja_0shot"

@@ -11,11 +11,11 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from api_helpers import results, sent
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
 from nejumi_plugin.backends.api_common import ApiSettings
-from api_helpers import results, sent
 from nejumi_plugin.backends.base import BackendError, Completion, GenerationRequest
 from nejumi_plugin.backends.cohere_api import CohereBackend
 
@@ -27,13 +27,14 @@ CHAT = "/v2/chat"
 def chat_body(text: str = "東京です", reason: str = "COMPLETE") -> dict[str, Any]:
     """A v2 chat response as Cohere documents it (billed_units differ from tokens, to see which one is read)."""
     return {
-        "id": "c0ffee", "finish_reason": reason,
+        "id": "c0ffee",
+        "finish_reason": reason,
         "message": {"role": "assistant", "content": [{"type": "text", "text": text}]},
-        "usage": {"billed_units": {"input_tokens": 3, "output_tokens": 1},
-                  "tokens": {"input_tokens": 12, "output_tokens": 4}},
-    }  # fmt: skip
-
-
+        "usage": {
+            "billed_units": {"input_tokens": 3, "output_tokens": 1},
+            "tokens": {"input_tokens": 12, "output_tokens": 4},
+        },
+    }
 
 
 def user(text: str, max_new_tokens: int = 16) -> GenerationRequest:
@@ -52,8 +53,15 @@ def make(httpserver: HTTPServer) -> Iterator[Callable[..., CohereBackend]]:
     backends: list[CohereBackend] = []
 
     def make(**kw: Any) -> CohereBackend:
-        kw = {"model": MODEL, "provider": "cohere", "base_url": httpserver.url_for("/").rstrip("/"), "max_retries": 3,
-              "retry_wait_s": 0.001, "concurrency": 1, **kw}  # fmt: skip
+        kw = {
+            "model": MODEL,
+            "provider": "cohere",
+            "base_url": httpserver.url_for("/").rstrip("/"),
+            "max_retries": 3,
+            "retry_wait_s": 0.001,
+            "concurrency": 1,
+            **kw,
+        }
         backends.append(CohereBackend(ApiSettings(**kw)))
         return backends[-1]
 
@@ -76,11 +84,20 @@ def test_request_shape_headers_and_completion(
     assert completion.latency_s > 0 and not completion.cached
     request = httpserver.log[0][0]
     assert request.path == "/v2/chat" and request.headers["Authorization"] == f"Bearer {KEY}"
-    assert sent(httpserver) == {"model": MODEL, "messages": [{"role": r, "content": c} for r, c in turns],
-                                "temperature": 0.7, "max_tokens": 32, "stop_sequences": ["\n\n", "###"],
-                                "stream": False}  # fmt: skip
-    assert backend.identity() == {"backend": "api", "provider": "cohere", "model": MODEL,
-                                  "base_url": backend.settings.base_url}  # fmt: skip
+    assert sent(httpserver) == {
+        "model": MODEL,
+        "messages": [{"role": r, "content": c} for r, c in turns],
+        "temperature": 0.7,
+        "max_tokens": 32,
+        "stop_sequences": ["\n\n", "###"],
+        "stream": False,
+    }
+    assert backend.identity() == {
+        "backend": "api",
+        "provider": "cohere",
+        "model": MODEL,
+        "base_url": backend.settings.base_url,
+    }
 
 
 def test_plain_prompt_is_one_user_turn_and_no_stop_is_omitted(
@@ -89,12 +106,25 @@ def test_plain_prompt_is_one_user_turn_and_no_stop_is_omitted(
     httpserver.expect_request(CHAT).respond_with_json(chat_body("2"))
     completion = results(make(), [GenerationRequest("1+1=", 5)])[0]
     assert isinstance(completion, Completion) and (completion.text, completion.finish_reason) == ("2", "eos")
-    assert sent(httpserver) == {"model": MODEL, "messages": [{"role": "user", "content": "1+1="}], "temperature": 0.0,
-                                "max_tokens": 5, "stream": False}  # fmt: skip
+    assert sent(httpserver) == {
+        "model": MODEL,
+        "messages": [{"role": "user", "content": "1+1="}],
+        "temperature": 0.0,
+        "max_tokens": 5,
+        "stream": False,
+    }
 
 
-@pytest.mark.parametrize(("reason", "expected"), [("COMPLETE", "eos"), ("MAX_TOKENS", "length"),
-                         ("STOP_SEQUENCE", "stop"), ("ERROR_TOXIC", "content_filter"), ("TOOL_CALL", "tool_call")])
+@pytest.mark.parametrize(
+    ("reason", "expected"),
+    [
+        ("COMPLETE", "eos"),
+        ("MAX_TOKENS", "length"),
+        ("STOP_SEQUENCE", "stop"),
+        ("ERROR_TOXIC", "content_filter"),
+        ("TOOL_CALL", "tool_call"),
+    ],
+)
 def test_finish_reasons_and_a_toxic_stop_is_the_answer(
     httpserver: HTTPServer, make: Callable[..., CohereBackend], key: str, reason: str, expected: str
 ) -> None:
@@ -104,9 +134,7 @@ def test_finish_reasons_and_a_toxic_stop_is_the_answer(
     assert len(httpserver.log) == 1
 
 
-def test_429_is_retried_after_retry_after(
-    httpserver: HTTPServer, make: Callable[..., CohereBackend], key: str
-) -> None:
+def test_429_is_retried_after_retry_after(httpserver: HTTPServer, make: Callable[..., CohereBackend], key: str) -> None:
     slow = {"message": "You are using a Trial key, which is limited to 10 API calls / minute."}
     httpserver.expect_ordered_request(CHAT).respond_with_json(slow, status=429, headers={"retry-after": "0.3"})
     httpserver.expect_ordered_request(CHAT).respond_with_json(chat_body())
@@ -124,8 +152,10 @@ def test_exhausted_500s_fail_that_request_alone(
     httpserver.expect_ordered_request(CHAT).respond_with_json(chat_body())
     backend = make()
     out = results(backend, [user("a"), user("b")])
-    expected = (f"request 0 to cohere model '{MODEL}' at {backend.settings.base_url} failed after 3 attempts; "
-                "last error: InternalServerError 500: internal server error")  # fmt: skip
+    expected = (
+        f"request 0 to cohere model '{MODEL}' at {backend.settings.base_url} failed after 3 attempts; "
+        "last error: InternalServerError 500: internal server error"
+    )
     assert isinstance(out[0], BackendError) and str(out[0]) == expected
     assert isinstance(out[1], Completion) and out[1].text == "東京です"
     assert [sent(httpserver, i)["messages"][0]["content"] for i in range(len(httpserver.log))] == list("aaab")
@@ -139,15 +169,15 @@ def test_401_fails_the_call_at_once_without_the_key(
         results(make(), [user("a"), user("b")])
     message = str(info.value)
     assert len(httpserver.log) == 1
-    assert message.endswith("was rejected: UnauthorizedError 401: invalid api token: *** "
-                            "(check the key in the environment variable COHERE_API_KEY)")  # fmt: skip
+    assert message.endswith(
+        "was rejected: UnauthorizedError 401: invalid api token: *** "
+        "(check the key in the environment variable COHERE_API_KEY)"
+    )
     assert message.startswith(f"request 0 to cohere model '{MODEL}'")
     assert KEY not in message and "Werkzeug" not in message  # the key masked; no dump of the response headers
 
 
-def test_a_timeout_is_retried_then_fails(
-    httpserver: HTTPServer, make: Callable[..., CohereBackend], key: str
-) -> None:
+def test_a_timeout_is_retried_then_fails(httpserver: HTTPServer, make: Callable[..., CohereBackend], key: str) -> None:
     def late(request: Request) -> Response:
         time.sleep(0.5)
         return Response(json.dumps(chat_body()), content_type="application/json")

@@ -10,11 +10,10 @@ import pytest
 from nejumi_plugin.backends import placement
 from nejumi_plugin.backends.base import Backend
 from nejumi_plugin.backends.factory import judge_backend, model_backend
-from nejumi_plugin.config import RunConfig
 from nejumi_plugin.backends.hf import HFBackend
-from nejumi_plugin.backends.placement import Placement
 from nejumi_plugin.backends.openai_api import OpenAIBackend
-from nejumi_plugin.config import ConfigError, load_config
+from nejumi_plugin.backends.placement import Placement
+from nejumi_plugin.config import ConfigError, RunConfig, load_config
 
 
 def mtbench_backend(cfg: RunConfig, path: str, jaster: Backend) -> Backend:
@@ -35,7 +34,9 @@ def test_mtbench_answers_use_mtbench_dtype_and_share_the_model_when_it_agrees(ma
 
 
 def test_a_local_judge_shares_a_loaded_model_and_api_judges_follow_neo(make_config: Callable[..., Path]) -> None:
-    cfg = load_config(make_config(mtbench={"dtype": "float32", "judge": {"api": "hf", "model": "/m", "dtype": "float32"}}), [])
+    cfg = load_config(
+        make_config(mtbench={"dtype": "float32", "judge": {"api": "hf", "model": "/m", "dtype": "float32"}}), []
+    )
     model = model_backend(cfg, "/m")
     assert judge_backend(cfg, "/m", (model,)) is model
     assert judge_backend(cfg, "/other", (model,)) is not model
@@ -61,9 +62,15 @@ def test_api_models_by_neo_name_and_ours(make_config: Callable[..., Path], monke
 
 @pytest.mark.parametrize(
     ("worker", "gpus", "device_map", "expected"),
-    [("gw3", 2, "auto", "cuda:1"), ("gw0", 4, "auto", "cuda:0"), ("gw1", 1, "auto", "auto"), ("", 4, "auto", "auto"),
-     ("gw1", 4, "cpu", "cpu"), ("gw1", 0, "auto", "auto")],
-)  # fmt: skip
+    [
+        ("gw3", 2, "auto", "cuda:1"),
+        ("gw0", 4, "auto", "cuda:0"),
+        ("gw1", 1, "auto", "auto"),
+        ("", 4, "auto", "auto"),
+        ("gw1", 4, "cpu", "cpu"),
+        ("gw1", 0, "auto", "auto"),
+    ],
+)
 def test_each_xdist_worker_takes_its_own_gpu(
     worker: str, gpus: int, device_map: str, expected: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -74,15 +81,31 @@ def test_each_xdist_worker_takes_its_own_gpu(
 
 @pytest.mark.parametrize(
     ("keys", "worker", "gpus", "expected"),
-    [({}, "gw1", 4, Placement("cuda:1")),  # Neo's defaults: as the jaster model (its own GPU per worker)
-     ({"num_gpus_per_model": 2, "max_gpu_memory": "20GiB"}, "gw1", 4, Placement("auto", ((2, "20GiB"), (3, "20GiB")))),
-     ({"num_gpus_per_model": 2, "max_gpu_memory": "20GiB"}, "gw2", 4, Placement("auto", ((0, "20GiB"), (1, "20GiB")))),
-     ({"num_gpus_per_model": 2, "max_gpu_memory": "20GiB"}, "", 4, Placement("auto", ((0, "20GiB"), (1, "20GiB")))),
-     ({"num_gpus_per_model": 1, "max_gpu_memory": "20GiB"}, "gw3", 2, Placement("cuda:1")),  # FastChat: one GPU
-     ({"num_gpus_per_model": 2, "max_gpu_memory": "20GiB"}, "gw0", 0, Placement("auto"))],  # no GPU: the config's
-)  # fmt: skip
+    [
+        ({}, "gw1", 4, Placement("cuda:1")),  # Neo's defaults: as the jaster model (its own GPU per worker)
+        (
+            {"num_gpus_per_model": 2, "max_gpu_memory": "20GiB"},
+            "gw1",
+            4,
+            Placement("auto", ((2, "20GiB"), (3, "20GiB"))),
+        ),
+        (
+            {"num_gpus_per_model": 2, "max_gpu_memory": "20GiB"},
+            "gw2",
+            4,
+            Placement("auto", ((0, "20GiB"), (1, "20GiB"))),
+        ),
+        ({"num_gpus_per_model": 2, "max_gpu_memory": "20GiB"}, "", 4, Placement("auto", ((0, "20GiB"), (1, "20GiB")))),
+        ({"num_gpus_per_model": 1, "max_gpu_memory": "20GiB"}, "gw3", 2, Placement("cuda:1")),  # FastChat: one GPU
+        ({"num_gpus_per_model": 2, "max_gpu_memory": "20GiB"}, "gw0", 0, Placement("auto")),
+    ],  # no GPU: the config's
+)
 def test_neos_gpu_keys_place_the_mtbench_model_on_its_workers_gpu_group(
-    keys: dict[str, object], worker: str, gpus: int, expected: Placement, make_config: Callable[..., Path],
+    keys: dict[str, object],
+    worker: str,
+    gpus: int,
+    expected: Placement,
+    make_config: Callable[..., Path],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("PYTEST_XDIST_WORKER", worker)
@@ -104,10 +127,13 @@ def test_neos_gpu_keys_are_explained_when_they_cannot_apply(
     assert notes(0) == [] and notes(4) == []  # Neo's defaults need no word
     assert notes(0, num_gpus_per_model=2) == [
         "mtbench.num_gpus_per_model=2, num_gpus_total=1, max_gpu_memory=None: ignored, no GPU is visible (the model "
-        "runs on the CPU)"]  # fmt: skip
+        "runs on the CPU)"
+    ]
     assert "ignored, the model is served by an API" in notes(8, api=True, num_gpus_total=8)[0]
     replicas = notes(4, num_gpus_per_model=2, num_gpus_total=4)
-    assert replicas == ["mtbench.num_gpus_total=4 with num_gpus_per_model=2 is 2 copies of the model on Neo: run "
-                        "`pytest -n 2` for that (each worker takes its own 2-GPU group); this run has 1 worker(s)"]
+    assert replicas == [
+        "mtbench.num_gpus_total=4 with num_gpus_per_model=2 is 2 copies of the model on Neo: run "
+        "`pytest -n 2` for that (each worker takes its own 2-GPU group); this run has 1 worker(s)"
+    ]
     assert notes(4, workers=2, num_gpus_per_model=2, num_gpus_total=4) == []
     assert notes(1, num_gpus_per_model=2)[0].startswith("mtbench.num_gpus_per_model=2 but 1 GPU(s) are visible")

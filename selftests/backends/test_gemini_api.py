@@ -10,19 +10,29 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from api_helpers import results, sent
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
 from nejumi_plugin.backends.api_common import ApiSettings
-from api_helpers import results, sent
 from nejumi_plugin.backends.base import BackendError, Completion, GenerationRequest
 from nejumi_plugin.backends.gemini_api import GeminiBackend
 
 KEY = "AIza-test-key-123"
 MODEL = "gemini-1.5-pro"
 PATH = f"/v1/models/{MODEL}:generateContent"  # google-genai 3.x defaults to the v1 API (older SDKs: v1beta)
-CHAT = GenerationRequest("", 16, stop=("。",), temperature=0.0, messages=(
-    ("system", "簡潔に答えて"), ("user", "日本の首都は？"), ("assistant", "東京です。"), ("user", "大阪は？")))  # fmt: skip
+CHAT = GenerationRequest(
+    "",
+    16,
+    stop=("。",),
+    temperature=0.0,
+    messages=(
+        ("system", "簡潔に答えて"),
+        ("user", "日本の首都は？"),
+        ("assistant", "東京です。"),
+        ("user", "大阪は？"),
+    ),
+)
 PLAIN = GenerationRequest("質問：1+1=", 8)
 
 
@@ -30,9 +40,11 @@ def answer(text: str | None = "大阪府の府庁所在地です。以上", fini
     """A GenerateContentResponse as Google documents it."""
     content = {"role": "model", "parts": [{"text": text}]} if text is not None else None
     candidate = {"content": content, "finishReason": finish, "index": 0}
-    return {"candidates": [{k: v for k, v in candidate.items() if v is not None}],
-            "usageMetadata": {"promptTokenCount": 21, "candidatesTokenCount": 9, "totalTokenCount": 30},
-            "modelVersion": "gemini-1.5-pro-002"}  # fmt: skip
+    return {
+        "candidates": [{k: v for k, v in candidate.items() if v is not None}],
+        "usageMetadata": {"promptTokenCount": 21, "candidatesTokenCount": 9, "totalTokenCount": 30},
+        "modelVersion": "gemini-1.5-pro-002",
+    }
 
 
 def error(code: int, message: str, status: str) -> dict[str, Any]:
@@ -53,8 +65,15 @@ def make(httpserver: HTTPServer) -> Iterator[Callable[..., GeminiBackend]]:
     backends: list[GeminiBackend] = []
 
     def make(server: HTTPServer = httpserver, **kw: Any) -> GeminiBackend:
-        kw = {"model": MODEL, "provider": "google", "base_url": server.url_for("/"), "max_retries": 3,
-              "retry_wait_s": 0.001, "concurrency": 1, **kw}  # fmt: skip
+        kw = {
+            "model": MODEL,
+            "provider": "google",
+            "base_url": server.url_for("/"),
+            "max_retries": 3,
+            "retry_wait_s": 0.001,
+            "concurrency": 1,
+            **kw,
+        }
         backends.append(GeminiBackend(ApiSettings(**kw)))
         return backends[-1]
 
@@ -63,27 +82,35 @@ def make(httpserver: HTTPServer) -> Iterator[Callable[..., GeminiBackend]]:
         backend.close()
 
 
-
-
 def test_request_shape_key_header_and_completion(key: str, httpserver: HTTPServer, make: Any) -> None:
     httpserver.expect_request(PATH, method="POST").respond_with_json(answer())
     backend = make()
     completion = results(backend, [CHAT])[0]
     assert isinstance(completion, Completion) and len(httpserver.log) == 1
     assert (completion.text, completion.finish_reason, completion.prompt_tokens, completion.output_tokens) == (
-        "大阪府の府庁所在地です", "stop", 21, 9)  # fmt: skip
+        "大阪府の府庁所在地です",
+        "stop",
+        21,
+        9,
+    )
     # (the recorded answer ran past the stop string: the backend cuts it, as the other API backends do)
     request = httpserver.log[0][0]
     assert request.headers["x-goog-api-key"] == KEY and "key=" not in request.query_string.decode()
     assert sent(httpserver) == {
-        "contents": [{"role": "user", "parts": [{"text": "日本の首都は？"}]},
-                     {"role": "model", "parts": [{"text": "東京です。"}]},
-                     {"role": "user", "parts": [{"text": "大阪は？"}]}],
+        "contents": [
+            {"role": "user", "parts": [{"text": "日本の首都は？"}]},
+            {"role": "model", "parts": [{"text": "東京です。"}]},
+            {"role": "user", "parts": [{"text": "大阪は？"}]},
+        ],
         "systemInstruction": {"role": "user", "parts": [{"text": "簡潔に答えて"}]},
         "generationConfig": {"temperature": 0.0, "maxOutputTokens": 16, "stopSequences": ["。"], "candidateCount": 1},
-    }  # fmt: skip
-    assert backend.identity() == {"backend": "api", "provider": "google", "model": MODEL,
-                                  "base_url": httpserver.url_for("/")}  # fmt: skip
+    }
+    assert backend.identity() == {
+        "backend": "api",
+        "provider": "google",
+        "model": MODEL,
+        "base_url": httpserver.url_for("/"),
+    }
 
 
 def test_plain_prompt_and_finish_reasons(key: str, httpserver: HTTPServer, make: Any) -> None:
@@ -92,8 +119,10 @@ def test_plain_prompt_and_finish_reasons(key: str, httpserver: HTTPServer, make:
     httpserver.expect_oneshot_request(PATH).respond_with_json(answer(None, "OTHER"))
     out = results(make(), [PLAIN, PLAIN, PLAIN])
     assert [(c.text, c.finish_reason) for c in out.values()] == [("2です", "eos"), ("2", "length"), ("", "other")]
-    assert sent(httpserver, 0) == {"contents": [{"role": "user", "parts": [{"text": "質問：1+1="}]}],
-                                   "generationConfig": {"temperature": 0.0, "maxOutputTokens": 8, "candidateCount": 1}}
+    assert sent(httpserver, 0) == {
+        "contents": [{"role": "user", "parts": [{"text": "質問：1+1="}]}],
+        "generationConfig": {"temperature": 0.0, "maxOutputTokens": 8, "candidateCount": 1},
+    }
     assert len(httpserver.log) == 3
 
 
@@ -118,14 +147,17 @@ def test_server_errors_exhaust_retries_while_another_request_succeeds(
 ) -> None:
     def handler(request: Request) -> Response:
         if "doomed" in request.get_data(as_text=True):
-            return Response(json.dumps(error(500, "Internal error encountered.", "INTERNAL")), 500,
-                            content_type="application/json")  # fmt: skip
+            return Response(
+                json.dumps(error(500, "Internal error encountered.", "INTERNAL")), 500, content_type="application/json"
+            )
         return Response(json.dumps(answer("ok")), 200, content_type="application/json")
 
     httpserver.expect_request(PATH).respond_with_handler(handler)
     out = results(make(), [GenerationRequest("doomed", 4), PLAIN])
-    assert str(out[0]) == (f"request 0 to google model '{MODEL}' at {httpserver.url_for('/')} failed after 3 "
-                           "attempts; last error: ServerError 500: Internal error encountered.")  # fmt: skip
+    assert str(out[0]) == (
+        f"request 0 to google model '{MODEL}' at {httpserver.url_for('/')} failed after 3 "
+        "attempts; last error: ServerError 500: Internal error encountered."
+    )
     assert isinstance(out[1], Completion) and out[1].text == "ok"
     assert len(httpserver.log) == 3 + 1
 
@@ -134,24 +166,35 @@ def test_server_errors_exhaust_retries_while_another_request_succeeds(
 def test_bad_credentials_fail_the_call_at_once_without_the_key(
     key: str, httpserver: HTTPServer, make: Any, status: int
 ) -> None:
-    echo = error(status, f"API key not valid: {KEY}. Please pass a valid API key.",
-                 "INVALID_ARGUMENT" if status == 400 else "PERMISSION_DENIED")  # fmt: skip
+    echo = error(
+        status,
+        f"API key not valid: {KEY}. Please pass a valid API key.",
+        "INVALID_ARGUMENT" if status == 400 else "PERMISSION_DENIED",
+    )
     if status == 400:  # what Gemini really answers to a bad key
-        echo["error"]["details"] = [{"@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": "API_KEY_INVALID",
-                                     "domain": "googleapis.com"}]  # fmt: skip
+        echo["error"]["details"] = [
+            {
+                "@type": "type.googleapis.com/google.rpc.ErrorInfo",
+                "reason": "API_KEY_INVALID",
+                "domain": "googleapis.com",
+            }
+        ]
     httpserver.expect_request(PATH).respond_with_json(echo, status=status)
     with pytest.raises(BackendError) as info:
         results(make(), [PLAIN, PLAIN])
     message = str(info.value)
-    assert message == (f"request 0 to google model '{MODEL}' at {httpserver.url_for('/')} was rejected: ClientError "
-                       f"{status}: API key not valid: ***. Please pass a valid API key. (check the key in the "
-                       "environment variable GEMINI_API_KEY)")  # fmt: skip
+    assert message == (
+        f"request 0 to google model '{MODEL}' at {httpserver.url_for('/')} was rejected: ClientError "
+        f"{status}: API key not valid: ***. Please pass a valid API key. (check the key in the "
+        "environment variable GEMINI_API_KEY)"
+    )
     assert KEY not in message and len(httpserver.log) == 1
 
 
 def test_an_ordinary_bad_request_fails_alone(key: str, httpserver: HTTPServer, make: Any) -> None:
     httpserver.expect_oneshot_request(PATH).respond_with_json(
-        error(400, "Invalid value at 'contents'", "INVALID_ARGUMENT"), status=400)
+        error(400, "Invalid value at 'contents'", "INVALID_ARGUMENT"), status=400
+    )
     httpserver.expect_request(PATH).respond_with_json(answer("ok"))
     out = results(make(), [PLAIN, PLAIN])
     assert re.search(r"request 0 .* was rejected: ClientError 400: Invalid value", str(out[0]))
@@ -211,8 +254,11 @@ def test_blocked_prompt_and_safety_stop_are_answers(key: str, httpserver: HTTPSe
     httpserver.expect_oneshot_request(PATH).respond_with_json(answer(None, "SAFETY"))
     httpserver.expect_oneshot_request(PATH).respond_with_json(answer("途中", "RECITATION"))
     out = results(make(), [PLAIN, PLAIN, PLAIN])
-    assert [(c.text, c.finish_reason) for c in out.values()] == [("", "content_filter"), ("", "content_filter"),
-                                                                ("途中", "content_filter")]  # fmt: skip
+    assert [(c.text, c.finish_reason) for c in out.values()] == [
+        ("", "content_filter"),
+        ("", "content_filter"),
+        ("途中", "content_filter"),
+    ]
     assert out[0].extra == {"refusal": "SAFETY"} and out[0].prompt_tokens == 5
     assert len(httpserver.log) == 3
 
@@ -245,9 +291,16 @@ def test_zero_tokens_are_never_sent(key: str, httpserver: HTTPServer, make: Any)
 def _thinking_answer(text: str | None, thought: str, finish: str = "STOP") -> dict[str, Any]:
     """A GenerateContentResponse of a thinking model with `include_thoughts`: thought parts carry `thought: true`."""
     parts = [{"text": thought, "thought": True}] + ([{"text": text}] if text is not None else [])
-    return {"candidates": [{"content": {"role": "model", "parts": parts}, "finishReason": finish, "index": 0}],
-            "usageMetadata": {"promptTokenCount": 21, "candidatesTokenCount": 9, "thoughtsTokenCount": 412,
-                              "totalTokenCount": 442}, "modelVersion": "gemini-2.5-flash"}  # fmt: skip
+    return {
+        "candidates": [{"content": {"role": "model", "parts": parts}, "finishReason": finish, "index": 0}],
+        "usageMetadata": {
+            "promptTokenCount": 21,
+            "candidatesTokenCount": 9,
+            "thoughtsTokenCount": 412,
+            "totalTokenCount": 442,
+        },
+        "modelVersion": "gemini-2.5-flash",
+    }
 
 
 def test_a_thinking_budget_and_thoughts_kept_apart(key: str, httpserver: HTTPServer, make: Any) -> None:
@@ -266,9 +319,11 @@ def test_a_thinking_budget_and_thoughts_kept_apart(key: str, httpserver: HTTPSer
     # no stop sequence (thinking has blank lines); the thinking config's keys as google-genai sends them (the API's
     # JSON takes proto field names as well as camelCase)
     assert sent(httpserver, 0)["generationConfig"] == {
-        "temperature": 0.0, "maxOutputTokens": 1024 + 16, "candidateCount": 1,
+        "temperature": 0.0,
+        "maxOutputTokens": 1024 + 16,
+        "candidateCount": 1,
         "thinkingConfig": {"include_thoughts": True, "thinking_budget": 1024},
-    }  # fmt: skip
+    }
 
 
 def test_an_effort_becomes_gemini_s_thinking_level(key: str, httpserver: HTTPServer, make: Any) -> None:
@@ -276,6 +331,8 @@ def test_an_effort_becomes_gemini_s_thinking_level(key: str, httpserver: HTTPSer
 
     path = PATH.replace(MODEL, "gemini-3-pro")
     httpserver.expect_request(path).respond_with_json(_thinking_answer("東京", "…"))
-    results(make(model="gemini-3-pro"), [GenerationRequest("", 16, messages=(("user", "首都？"),),
-                                                           thinking=Thinking(1024, effort="low"))])  # fmt: skip
+    results(
+        make(model="gemini-3-pro"),
+        [GenerationRequest("", 16, messages=(("user", "首都？"),), thinking=Thinking(1024, effort="low"))],
+    )
     assert sent(httpserver)["generationConfig"]["thinkingConfig"] == {"include_thoughts": True, "thinking_level": "LOW"}

@@ -33,7 +33,11 @@ def test_batched_left_padded_generation_equals_one_at_a_time(backend: HFBackend,
 
 
 def test_mixed_lengths_and_settings_in_one_call(backend: HFBackend) -> None:
-    requests = [GenerationRequest("a", 3), GenerationRequest("a", 8), GenerationRequest("a", 3, add_special_tokens=True)]
+    requests = [
+        GenerationRequest("a", 3),
+        GenerationRequest("a", 8),
+        GenerationRequest("a", 3, add_special_tokens=True),
+    ]
     done = dict(backend.generate(requests))
     assert sorted(done) == [0, 1, 2]
     assert done[1].text.startswith(done[0].text) and done[0].output_tokens <= 3 and done[1].output_tokens <= 8
@@ -86,8 +90,10 @@ def test_greedy_decode_matches_generate(tiny_model_dir: Path) -> None:
     tok = AutoTokenizer.from_pretrained(tiny_model_dir, padding_side="left")
     model = AutoModelForCausalLM.from_pretrained(tiny_model_dir, dtype=torch.float32)
     enc = tok(PROMPTS, return_tensors="pt", padding=True, add_special_tokens=False)
-    ref = model.generate(**enc, max_new_tokens=16, do_sample=False, pad_token_id=tok.pad_token_id,
-                         eos_token_id=tok.eos_token_id)[:, enc["input_ids"].shape[1]:]  # fmt: skip
+    ref = model.generate(
+        **enc, max_new_tokens=16, do_sample=False, pad_token_id=tok.pad_token_id, eos_token_id=tok.eos_token_id
+    )[:, enc["input_ids"].shape[1] :]
+
     def decode(stopped=None):  # type: ignore[no-untyped-def]
         rows = greedy_decode(model, enc["input_ids"], enc["attention_mask"], 16, [tok.eos_token_id], stopped)
         done = {row: (ids, reason) for row, ids, reason in rows}
@@ -166,8 +172,9 @@ def test_a_batch_out_of_memory_is_halved_and_nothing_is_lost(
         yield from real(model, input_ids, *args, **kwargs)
 
     requests = [GenerationRequest(p, 6) for p in PROMPTS]
-    expected = generate(HFBackend(HFSettings(str(tiny_model_dir), dtype="fp32", device_map="cpu", batch_size=1)),
-                        requests)  # fmt: skip
+    expected = generate(
+        HFBackend(HFSettings(str(tiny_model_dir), dtype="fp32", device_map="cpu", batch_size=1)), requests
+    )
     monkeypatch.setattr(hf_decode, "greedy_decode", small_memory)
     auto = HFBackend(HFSettings(str(tiny_model_dir), dtype="fp32", device_map="cpu"))
     assert generate(auto, requests) == expected

@@ -10,16 +10,17 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from prefix_mix import jaster_prompts, jaster_requests
+from test_hf import PROMPTS
+from tiny_model import build_tiny_model, build_tokenizer
 
 from nejumi_plugin.backends.base import GenerationRequest
 from nejumi_plugin.backends.hf import AUTO_MAX_BATCH, HFBackend, HFSettings
 from nejumi_plugin.backends.hf_prefix import PrefillPlan, common_prefix, plan_prefill
 
-from prefix_mix import jaster_prompts, jaster_requests
-from test_hf import PROMPTS
-from tiny_model import build_tiny_model, build_tokenizer
-
-DEMO_TEST = Path(__file__).resolve().parents[2] / "nejumi_plugin" / "demo_data" / "jaster" / "1.2.6" / "evaluation" / "test"
+DEMO_TEST = (
+    Path(__file__).resolve().parents[2] / "nejumi_plugin" / "demo_data" / "jaster" / "1.2.6" / "evaluation" / "test"
+)
 SHOT = list(range(100, 180))  # an 80-token "instruction and examples" every row of a dataset starts with
 
 
@@ -68,8 +69,11 @@ def test_identical_prompts_keep_their_last_token_batched() -> None:
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.lists(st.tuples(st.integers(0, 3), st.lists(st.integers(0, 4), min_size=1, max_size=30)), min_size=1,
-                max_size=12))  # fmt: skip
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 3), st.lists(st.integers(0, 4), min_size=1, max_size=30)), min_size=1, max_size=12
+    )
+)
 def test_every_plan_is_one_shared_prefill_can_run_and_cheaper_than_a_plain_one(
     spec: list[tuple[int, list[int]]],
 ) -> None:
@@ -92,12 +96,22 @@ def build_tiny_gemma(out: Path) -> Path:
 
     tok = build_tokenizer()
     cfg = Gemma3TextConfig(
-        vocab_size=len(tok), hidden_size=64, intermediate_size=128, num_hidden_layers=4, num_attention_heads=4,
-        num_key_value_heads=1, head_dim=16, sliding_window=32, max_position_embeddings=4096,
+        vocab_size=len(tok),
+        hidden_size=64,
+        intermediate_size=128,
+        num_hidden_layers=4,
+        num_attention_heads=4,
+        num_key_value_heads=1,
+        head_dim=16,
+        sliding_window=32,
+        max_position_embeddings=4096,
         layer_types=["sliding_attention", "sliding_attention", "full_attention", "sliding_attention"],
-        bos_token_id=tok.bos_token_id, eos_token_id=tok.eos_token_id, pad_token_id=tok.pad_token_id,
-        initializer_range=0.3, tie_word_embeddings=False,  # tied, a random Gemma says one token over and over
-    )  # fmt: skip
+        bos_token_id=tok.bos_token_id,
+        eos_token_id=tok.eos_token_id,
+        pad_token_id=tok.pad_token_id,
+        initializer_range=0.3,
+        tie_word_embeddings=False,  # tied, a random Gemma says one token over and over
+    )
     torch.manual_seed(0)
     Gemma3ForCausalLM(cfg).save_pretrained(out)
     tok.save_pretrained(out)
@@ -135,9 +149,15 @@ def decode_all(model, tok, prompts: list[str], budgets: list[int], batch: int, s
     for start in range(0, len(order), batch):
         rows = order[start : start + batch]
         enc = tok([prompts[i] for i in rows], return_tensors="pt", padding=True, add_special_tokens=False)
-        for row, ids, reason in greedy_decode(model, enc["input_ids"], enc["attention_mask"],
-                                              [budgets[i] for i in rows], [tok.eos_token_id],
-                                              share_prefixes=share, timing=timing):  # fmt: skip
+        for row, ids, reason in greedy_decode(
+            model,
+            enc["input_ids"],
+            enc["attention_mask"],
+            [budgets[i] for i in rows],
+            [tok.eos_token_id],
+            share_prefixes=share,
+            timing=timing,
+        ):
             out[rows[row]] = (ids, reason)
     return [out[i] for i in range(len(prompts))], timing
 
@@ -171,7 +191,9 @@ def test_a_shared_prefill_computes_the_logits_and_cache_of_a_plain_one(varied, t
 
 
 @pytest.mark.parametrize("batch", [64, 7])
-def test_greedy_tokens_with_shared_prefixes_are_those_of_a_plain_prefill(varied, tiny_jaster_dir: Path, batch: int) -> None:  # type: ignore[no-untyped-def]
+def test_greedy_tokens_with_shared_prefixes_are_those_of_a_plain_prefill(
+    varied, tiny_jaster_dir: Path, batch: int
+) -> None:  # type: ignore[no-untyped-def]
     """Every prompt of the e2e tests' jaster mix (each dataset's test and dev items, 0- and 4-shot, English too),
     in batches that mix datasets, each row with its dataset's budget; in batches of 7 (families cut apart), the
     Japanese 4-shot prompts. (The Gemma, slower, gets the 4-shot prompts: those longer than its window.)"""
@@ -199,8 +221,9 @@ def completions(backend: HFBackend, requests: list[GenerationRequest]) -> list[t
 
 
 def hf(model_dir: Path, reuse: bool, batch_size: int | str = "auto") -> HFBackend:
-    return HFBackend(HFSettings(str(model_dir), dtype="fp32", device_map="cpu", batch_size=batch_size,
-                                prefix_reuse=reuse))  # fmt: skip
+    return HFBackend(
+        HFSettings(str(model_dir), dtype="fp32", device_map="cpu", batch_size=batch_size, prefix_reuse=reuse)
+    )
 
 
 def test_the_backend_answers_the_same_with_and_without_reuse_and_reuse_is_not_in_the_cache_key(
@@ -223,8 +246,9 @@ def test_the_backend_answers_the_same_with_and_without_reuse_and_reuse_is_not_in
     cut = [replace(r, stop=(*r.stop, pair)) for r in four]
     stopped = completions(on, cut)
     assert stopped == completions(off, cut) and sum(reason == "stop" for _, reason, _ in stopped) > 20
-    tokens, _ = decode_all(off._model, off._tokenizer, [r.prompt for r in four], [r.max_new_tokens for r in four],
-                           64, share=False)  # fmt: skip
+    tokens, _ = decode_all(
+        off._model, off._tokenizer, [r.prompt for r in four], [r.max_new_tokens for r in four], 64, share=False
+    )
     said = Counter(t for ids, _ in tokens for t in ids[1:])
     ended = [replace(r, stop_token_ids=tuple(t for t, _ in said.most_common(3))) for r in four]
     again = completions(on, ended)

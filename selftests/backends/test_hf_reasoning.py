@@ -76,7 +76,7 @@ def test_the_prompt_goes_through_the_chat_template_with_thinking_on(scripted: HF
 
 def test_the_think_block_is_kept_apart_and_the_answer_cut_at_the_stop_string(scripted: HFBackend) -> None:
     request = GenerationRequest("", 8, ("\n\n",), messages=(("user", "前提：猫"),), thinking=THINK)
-    (_, completion), = scripted.generate([request])
+    ((_, completion),) = scripted.generate([request])
     assert isinstance(completion, Completion)
     assert (completion.text, completion.finish_reason) == ("contradiction", "stop")  # not stopped mid-thought
     assert completion.thinking == "The premise says the cat sleeps.\n\nSo it is not running."
@@ -85,7 +85,7 @@ def test_the_think_block_is_kept_apart_and_the_answer_cut_at_the_stop_string(scr
 
 def test_an_answer_cut_inside_the_think_block_is_empty_and_counted(scripted: HFBackend) -> None:
     request = GenerationRequest("", 2, ("\n\n",), messages=(("user", "前提：猫"),), thinking=Thinking(budget_tokens=8))
-    (_, completion), = scripted.generate([request])
+    ((_, completion),) = scripted.generate([request])
     assert isinstance(completion, Completion) and completion.text == "" and completion.thinking_exhausted
     assert completion.finish_reason == "length" and completion.output_tokens == 10  # thinking budget + answer's
     assert completion.thinking and SCRIPT.removeprefix("<think>\n").startswith(completion.thinking)  # kept apart

@@ -33,8 +33,13 @@ def answers(backend: MockBackend, *requests: GenerationRequest) -> list[Completi
 
 def test_the_first_matching_rule_answers() -> None:
     chat = GenerationRequest("", 8, messages=(("system", "Rating"), ("user", "Question: two plus two")))
-    done = answers(mock(), GenerationRequest("intro\nQuestion: why\nmore", 8), chat,
-                   GenerationRequest("a flaky one", 8), GenerationRequest("anything", 8))  # fmt: skip
+    done = answers(
+        mock(),
+        GenerationRequest("intro\nQuestion: why\nmore", 8),
+        chat,
+        GenerationRequest("a flaky one", 8),
+        GenerationRequest("anything", 8),
+    )
     assert [getattr(c, "text", None) for c in done] == ["why!", "two plus two!", None, "no idea"]
     assert isinstance(done[2], BackendError) and str(done[2]) == "a 503"  # fails alone; the next is answered
     assert all(c.finish_reason == "eos" and c.thinking == "" for c in done if isinstance(c, Completion))
@@ -70,4 +75,7 @@ def test_a_test_double_from_a_function() -> None:
     backend = MockBackend(reply=lambda r: BackendError("no") if r.prompt == "bad" else r.prompt.upper(), name="echo")
     done = answers(backend, GenerationRequest("bad", 4), GenerationRequest("ok", 4))
     assert isinstance(done[0], BackendError) and isinstance(done[1], Completion) and done[1].text == "OK"
-    assert [r.prompt for r in backend.seen] == ["bad", "ok"] and backend.identity() == {"backend": "mock", "model": "echo"}
+    assert [r.prompt for r in backend.seen] == ["bad", "ok"] and backend.identity() == {
+        "backend": "mock",
+        "model": "echo",
+    }

@@ -3,19 +3,17 @@
 
 from __future__ import annotations
 
-import re
-
 import json
+import re
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import httpx
 import pytest
-
 from api_helpers import results
-from nejumi_plugin.backends.base import BackendError, Completion, GenerationRequest
-from nejumi_plugin.backends.base import cut_at_stop
+
 from nejumi_plugin.backends.api_common import ApiSettings
+from nejumi_plugin.backends.base import BackendError, Completion, GenerationRequest, cut_at_stop
 from nejumi_plugin.backends.openai_api import OpenAIBackend
 
 SECRET = "sk-test-do-not-leak-0123456789"
@@ -30,8 +28,6 @@ def run(backend: OpenAIBackend, requests: list[GenerationRequest]) -> dict[int, 
     return out
 
 
-
-
 # ---------------------------------------------------------------------------------------------- a real server
 
 
@@ -40,8 +36,15 @@ def served(openai_server: Any) -> Iterator[Callable[..., OpenAIBackend]]:
     backends: list[OpenAIBackend] = []
 
     def make(**kw: Any) -> OpenAIBackend:
-        settings = ApiSettings(openai_server.model, provider="openai_compatible", base_url=openai_server.base_url,
-                                  max_retries=2, retry_wait_s=0.01, timeout_s=60, **kw)  # fmt: skip
+        settings = ApiSettings(
+            openai_server.model,
+            provider="openai_compatible",
+            base_url=openai_server.base_url,
+            max_retries=2,
+            retry_wait_s=0.01,
+            timeout_s=60,
+            **kw,
+        )
         backends.append(OpenAIBackend(settings))
         return backends[-1]
 
@@ -58,8 +61,13 @@ def test_chat_request_returns_text_and_usage(served: Callable[..., OpenAIBackend
     assert completion.finish_reason == "length"
     assert completion.prompt_tokens and completion.prompt_tokens > 5 and completion.output_tokens == 8
     assert completion.latency_s > 0
-    assert backend.identity() == {"backend": "openai", "provider": "openai_compatible", "model": backend.settings.model,
-                                  "base_url": backend.settings.base_url, "endpoint": "chat"}  # fmt: skip
+    assert backend.identity() == {
+        "backend": "openai",
+        "provider": "openai_compatible",
+        "model": backend.settings.model,
+        "base_url": backend.settings.base_url,
+        "endpoint": "chat",
+    }
 
 
 @pytest.mark.parametrize("endpoint", ["chat", "completions"])
@@ -104,8 +112,9 @@ def test_concurrent_requests_yield_every_index_once(served: Callable[..., OpenAI
 
 
 def test_unknown_model_is_rejected_at_once(openai_server: Any) -> None:
-    settings = ApiSettings("no/such-model", provider="openai_compatible", base_url=openai_server.base_url,
-                              max_retries=5, retry_wait_s=5)  # fmt: skip
+    settings = ApiSettings(
+        "no/such-model", provider="openai_compatible", base_url=openai_server.base_url, max_retries=5, retry_wait_s=5
+    )
     backend = OpenAIBackend(settings)
     expected = r"request 0 to openai_compatible model 'no/such-model' .* rejected: BadRequestError 400: .*no/such"
     error = results(backend, [GenerationRequest("x", 2)])[0]  # a 400 fails its request alone
@@ -118,10 +127,13 @@ def test_unknown_model_is_rejected_at_once(openai_server: Any) -> None:
 
 def chat_body(text: str = "東京です", reason: str = "stop") -> dict[str, Any]:
     return {
-        "id": "x", "object": "chat.completion", "created": 0, "model": "m",
+        "id": "x",
+        "object": "chat.completion",
+        "created": 0,
+        "model": "m",
         "choices": [{"index": 0, "finish_reason": reason, "message": {"role": "assistant", "content": text}}],
         "usage": {"prompt_tokens": 7, "completion_tokens": 3, "total_tokens": 10},
-    }  # fmt: skip
+    }
 
 
 class FakeServer:
@@ -159,17 +171,32 @@ def test_request_shape_and_server_errors_retried_until_success(key: str) -> None
     completion = run(server.backend(), [CHAT])[0]
     assert len(server.requests) == 3
     assert (completion.text, completion.finish_reason, completion.prompt_tokens, completion.output_tokens) == (
-        "東京", "stop", 7, 3)  # fmt: skip
+        "東京",
+        "stop",
+        7,
+        3,
+    )
     assert str(server.requests[-1].url) == "https://api.openai.com/v1/chat/completions"
     assert server.requests[-1].headers["authorization"] == f"Bearer {key}"
     messages = [{"role": "user", "content": "日本の首都は？"}]
-    assert server.body() == {"model": "gpt-4", "messages": messages, "n": 1, "temperature": 0.0, "max_tokens": 16,
-                             "stop": ["です"]}  # fmt: skip
+    assert server.body() == {
+        "model": "gpt-4",
+        "messages": messages,
+        "n": 1,
+        "temperature": 0.0,
+        "max_tokens": 16,
+        "stop": ["です"],
+    }
 
 
 def test_plain_prompt_through_completions_and_no_stop_omitted(key: str) -> None:
-    body = {"id": "x", "object": "text_completion", "created": 0, "model": "m",
-            "choices": [{"index": 0, "finish_reason": "length", "text": None, "logprobs": None}]}  # fmt: skip
+    body = {
+        "id": "x",
+        "object": "text_completion",
+        "created": 0,
+        "model": "m",
+        "choices": [{"index": 0, "finish_reason": "length", "text": None, "logprobs": None}],
+    }
     server = FakeServer((200, body))
     completion = run(server.backend(endpoint="completions"), [GenerationRequest("1+1=", 5)])[0]
     assert (completion.text, completion.finish_reason, completion.prompt_tokens) == ("", "length", None)
@@ -217,14 +244,17 @@ def test_connection_errors_are_retried(key: str) -> None:
             raise httpx.ConnectError("refused", request=request)
         return httpx.Response(200, json=chat_body())
 
-    backend = OpenAIBackend(ApiSettings("gpt-4", retry_wait_s=0.001),
-                            http_client=httpx.Client(transport=httpx.MockTransport(flaky)))  # fmt: skip
+    backend = OpenAIBackend(
+        ApiSettings("gpt-4", retry_wait_s=0.001), http_client=httpx.Client(transport=httpx.MockTransport(flaky))
+    )
     assert run(backend, [CHAT])[0].text == "東京" and len(calls) == 3
 
 
 def test_an_answer_without_choices_is_a_backend_error(key: str) -> None:
     server = FakeServer((200, {**chat_body(), "choices": []}), (200, chat_body()))
-    out = results(server.backend(concurrency=1), [CHAT, CHAT])  # concurrency 1: the first gets no choices, the second does
+    out = results(
+        server.backend(concurrency=1), [CHAT, CHAT]
+    )  # concurrency 1: the first gets no choices, the second does
     assert re.search("request 0 to .* unusable answer: IndexError", str(out[0]))
     assert out[1].text == "東京" and len(server.requests) == 2  # CHAT stops at "です"
 
@@ -261,8 +291,13 @@ def test_azure_url_deployment_and_key(monkeypatch: pytest.MonkeyPatch) -> None:
     assert (url.host, url.path) == ("neo.openai.azure.com", "/openai/deployments/gpt-4-32k/chat/completions")
     assert url.params["api-version"] == "2023-07-01-preview"
     assert server.requests[0].headers["api-key"] == SECRET
-    assert backend.identity() == {"backend": "openai", "provider": "azure", "model": "gpt-4-32k",
-                                  "base_url": "https://neo.openai.azure.com", "endpoint": "chat"}  # fmt: skip
+    assert backend.identity() == {
+        "backend": "openai",
+        "provider": "azure",
+        "model": "gpt-4-32k",
+        "base_url": "https://neo.openai.azure.com",
+        "endpoint": "chat",
+    }
     monkeypatch.delenv("AZURE_OPENAI_KEY")
     with pytest.raises(BackendError, match="AZURE_OPENAI_KEY"):
         run(FakeServer((200, chat_body())).backend(model="gpt-4", provider="azure"), [CHAT])
@@ -307,8 +342,11 @@ def test_a_slow_server_times_out_and_is_retried() -> None:
 
     server = ScriptedJudge(delay_s=0.5)
     with serve(server) as url:
-        backend = OpenAIBackend(ApiSettings("j", provider="openai_compatible", base_url=url, timeout_s=0.1,
-                                               max_retries=2, retry_wait_s=0.001))  # fmt: skip
+        backend = OpenAIBackend(
+            ApiSettings(
+                "j", provider="openai_compatible", base_url=url, timeout_s=0.1, max_retries=2, retry_wait_s=0.001
+            )
+        )
         error = results(backend, [GenerationRequest("", 4, messages=(("user", "[Instruction] q"),))])[0]
         backend.close()
     assert isinstance(error, BackendError) and "failed after 2 attempts; last error: APITimeoutError" in str(error)

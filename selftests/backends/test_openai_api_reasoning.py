@@ -7,12 +7,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-
 from api_helpers import results
+from reasoning_server import THINKING, THINKING_TOKENS, ReasoningServer, serve_reasoning
+
 from nejumi_plugin.backends.api_common import ApiSettings
 from nejumi_plugin.backends.base import BackendError, Completion, GenerationRequest, Thinking
 from nejumi_plugin.backends.openai_api import OpenAIBackend
-from reasoning_server import THINKING, THINKING_TOKENS, ReasoningServer, serve_reasoning
 
 THINK = Thinking(budget_tokens=256, effort="low")
 JASTER = GenerationRequest("", 3, stop=("\n\n",), messages=(("user", "前提と仮説の関係は？"),), thinking=THINK)
@@ -26,8 +26,9 @@ def server() -> Iterator[tuple[ReasoningServer, str]]:
 
 
 def backend(url: str, model: str, provider: str = "openai") -> OpenAIBackend:
-    return OpenAIBackend(ApiSettings(model=model, provider=provider, base_url=url, api_key_env="NEJUMI_TEST_KEY",
-                                     max_retries=1))  # fmt: skip
+    return OpenAIBackend(
+        ApiSettings(model=model, provider=provider, base_url=url, api_key_env="NEJUMI_TEST_KEY", max_retries=1)
+    )
 
 
 @pytest.fixture(autouse=True)
@@ -43,20 +44,32 @@ def test_an_openai_reasoning_model_refuses_what_a_plain_request_sends(server: tu
     assert reasoning.refused == ["max_tokens"]  # what the service said to today's request, a 400
 
 
-def test_an_openai_reasoning_model_gets_its_budgets_and_no_temperature_or_stop(server: tuple[ReasoningServer, str]) -> None:
+def test_an_openai_reasoning_model_gets_its_budgets_and_no_temperature_or_stop(
+    server: tuple[ReasoningServer, str],
+) -> None:
     reasoning, url = server
     (answer,) = results(backend(url, "o3-mini"), [JASTER]).values()
     assert isinstance(answer, Completion) and answer.text == "Rating: [[8]]" and not answer.thinking_exhausted
-    assert reasoning.bodies == [{"model": "o3-mini", "n": 1, "max_completion_tokens": 256 + 3, "reasoning_effort": "low",
-                                 "messages": [{"role": "user", "content": "前提と仮説の関係は？"}]}]  # fmt: skip
+    assert reasoning.bodies == [
+        {
+            "model": "o3-mini",
+            "n": 1,
+            "max_completion_tokens": 256 + 3,
+            "reasoning_effort": "low",
+            "messages": [{"role": "user", "content": "前提と仮説の関係は？"}],
+        }
+    ]
     assert answer.reasoning_tokens == THINKING_TOKENS and answer.thinking == ""  # OpenAI keeps the thinking hidden
 
 
 def test_a_budget_spent_thinking_is_an_empty_answer_counted_as_such(server: tuple[ReasoningServer, str]) -> None:
     _, url = server
     small = GenerationRequest("", 3, messages=(("user", "質問"),), thinking=Thinking(THINKING_TOKENS - 3))
-    for model, provider in (("gpt-5-mini", "openai"), ("qwen3-inline", "openai_compatible"),
-                            ("r1-field", "openai_compatible")):  # fmt: skip
+    for model, provider in (
+        ("gpt-5-mini", "openai"),
+        ("qwen3-inline", "openai_compatible"),
+        ("r1-field", "openai_compatible"),
+    ):
         (answer,) = results(backend(url, model, provider), [small]).values()
         assert isinstance(answer, Completion) and answer.text == "" and answer.thinking_exhausted, model
         assert answer.finish_reason == "length"
@@ -68,8 +81,12 @@ def test_pro_models_go_through_the_responses_api_with_the_same_budgets(server: t
     (answer,) = results(backend(url, "o3-pro"), [JASTER]).values()
     assert isinstance(answer, Completion) and answer.text == "Rating: [[8]]"
     assert reasoning.paths == ["/v1/responses"]
-    assert reasoning.bodies[0] == {"model": "o3-pro", "max_output_tokens": 259, "reasoning": {"effort": "low"},
-                                   "input": [{"role": "user", "content": "前提と仮説の関係は？"}]}  # fmt: skip
+    assert reasoning.bodies[0] == {
+        "model": "o3-pro",
+        "max_output_tokens": 259,
+        "reasoning": {"effort": "low"},
+        "input": [{"role": "user", "content": "前提と仮説の関係は？"}],
+    }
     assert answer.reasoning_tokens == THINKING_TOKENS and (answer.prompt_tokens, answer.output_tokens) == (10, 66)
 
 

@@ -11,9 +11,9 @@ import pytest
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from nejumi_plugin.config import RunConfig
 from nejumi_plugin.backends.registry import model_apis
 from nejumi_plugin.blend import blend_tasks
+from nejumi_plugin.config import RunConfig
 from nejumi_plugin.config.schema import parse_roles, parse_token_ids
 from nejumi_plugin.registry import builtin_families
 
@@ -169,22 +169,26 @@ def test_neo_misspelling_means_anthropic_and_servers_need_a_url() -> None:
         RunConfig.model_validate({"model": {"api": "vllm"}})
 
 
-@pytest.mark.parametrize("dtype, name", [("bf16", "bfloat16"), ("fp16", "float16"), ("fp32", "float32"),
-                                         ("bfloat16", "bfloat16"), ("auto", "auto")])
+@pytest.mark.parametrize(
+    "dtype, name",
+    [("bf16", "bfloat16"), ("fp16", "float16"), ("fp32", "float32"), ("bfloat16", "bfloat16"), ("auto", "auto")],
+)
 def test_torch_dtype_name(dtype: str, name: str) -> None:
     assert RunConfig.model_validate({"llm_jp_eval": {"torch_dtype": dtype}}).llm_jp_eval.torch_dtype_name == name
 
 
 def test_mtbench_dtype_null_and_target_dataset_list() -> None:
-    config = RunConfig.model_validate({"mtbench": {"dtype": None},
-                                       "llm_jp_eval": {"target_dataset": ["jnli", "mmlu_en"]}})
+    config = RunConfig.model_validate(
+        {"mtbench": {"dtype": None}, "llm_jp_eval": {"target_dataset": ["jnli", "mmlu_en"]}}
+    )
     assert config.mtbench.dtype is None
     assert config.llm_jp_eval.target_dataset == ["jnli", "mmlu_en"]
 
 
 def test_partial_language_mappings_keep_that_languages_defaults() -> None:
-    config = RunConfig.model_validate({"mtbench": {"en": {"conv_roles": "('U', 'A')"},
-                                                   "dataset": {"ja": {"bench_name": "x"}}}})
+    config = RunConfig.model_validate(
+        {"mtbench": {"en": {"conv_roles": "('U', 'A')"}, "dataset": {"ja": {"bench_name": "x"}}}}
+    )
     assert config.mtbench.en.roles == ("U", "A")
     assert config.mtbench.en.conv_system_message.startswith("Here is a set of instructions")
     assert config.mtbench.dataset.ja.bench_name == "x"
@@ -193,8 +197,12 @@ def test_partial_language_mappings_keep_that_languages_defaults() -> None:
 
 
 def test_strict_no_coercion() -> None:
-    for bad in ({"testmode": "false"}, {"llm_jp_eval": {"ja_num_shots": "4"}}, {"model": {"load_in_8bit": 0}},
-                {"model_name": 7}):
+    for bad in (
+        {"testmode": "false"},
+        {"llm_jp_eval": {"ja_num_shots": "4"}},
+        {"model": {"load_in_8bit": 0}},
+        {"model_name": 7},
+    ):
         with pytest.raises(ValidationError):
             RunConfig.model_validate(bad)
 
@@ -240,8 +248,12 @@ def test_commented_out_blend_lists_mean_empty() -> None:
 
 def test_the_public_dict_has_no_credentials_and_its_hash_does_not_depend_on_them() -> None:
     def config(url: str) -> RunConfig:
-        return RunConfig.model_validate({"model": {"api": "vllm", "base_url": url, "pretrained_model_name_or_path": "m"}})
+        return RunConfig.model_validate(
+            {"model": {"api": "vllm", "base_url": url, "pretrained_model_name_or_path": "m"}}
+        )
 
     public = config("https://user:s3cret@h:8000/v1?sig=k2").to_public_dict()
-    assert public["model"]["base_url"] == "https://h:8000/v1" and "s3cret" not in repr(public) and "k2" not in repr(public)
+    assert (
+        public["model"]["base_url"] == "https://h:8000/v1" and "s3cret" not in repr(public) and "k2" not in repr(public)
+    )
     assert config("https://user:s3cret@h:8000/v1").config_hash == config("https://other:pw@h:8000/v1").config_hash

@@ -78,7 +78,7 @@ def upstream_table(provenance: Path) -> dict[str, dict[str, str]]:
             continue
         commit = next((c for c in full if c.startswith(cells[3])), cells[3])
         rows[name] = {"repository": cells[1], "ref": cells[2], "commit": commit, "path": cells[4],
-                      "sha256": cells[6], "licence": cells[8], "what": what}  # fmt: skip
+                      "sha256": cells[6], "licence": cells[8], "what": what}
     return rows
 
 
@@ -113,7 +113,7 @@ def jaster_samples(evaluation: Path) -> dict[str, Any]:
             obj = json.loads(raw)
             demo = json.dumps(excerpt(obj, sample_counts(path.name)[split]), ensure_ascii=False, indent=4)
             per_split[split] = {"samples": len(obj["samples"]), "sha256": sha256(raw),
-                                "demo_excerpt_sha256": sha256(demo.encode("utf-8"))}  # fmt: skip
+                                "demo_excerpt_sha256": sha256(demo.encode("utf-8"))}
         datasets[path.stem] = per_split
     return {
         "what": "the full rebuilt jaster 1.2.6 evaluation data: per dataset and split, the source file's sha256 "
@@ -140,7 +140,7 @@ def generate(src: Path, out: Path) -> dict[str, Any]:
     def record(name: str, data: bytes, derivation: str, source: str) -> None:
         raw = (src / source).read_bytes()
         entry: dict[str, Any] = {"sha256": write(out / name, data), "derivation": derivation, "source": source,
-                                 "source_sha256": sha256(raw)}  # fmt: skip
+                                 "source_sha256": sha256(raw)}
         if source in upstream:
             if upstream[source]["sha256"] != entry["source_sha256"]:
                 raise SystemExit(f"{src / source}: sha256 differs from its PROVENANCE.md row")
@@ -153,7 +153,7 @@ def generate(src: Path, out: Path) -> dict[str, Any]:
     golden = src / "mtbench-golden"
     expected = json.loads((golden / "expected_scores.json").read_bytes())
     record("mtbench-golden/expected_scores.json", (golden / "expected_scores.json").read_bytes(), "byte copy",
-           "mtbench-golden/expected_scores.json")  # fmt: skip
+           "mtbench-golden/expected_scores.json")
     for txt in sorted((golden / "show_result_outputs").glob("*.txt")):
         name = f"mtbench-golden/show_result_outputs/{txt.name}"
         record(name, txt.read_bytes(), "byte copy", name)
@@ -168,13 +168,13 @@ def generate(src: Path, out: Path) -> dict[str, Any]:
             else:
                 trimmed = trim_judgments(raw.decode("utf-8")).encode("utf-8")
                 record(name, trimmed, "every row and field kept; user_prompt and judgment replaced by their sha256 "
-                       "(user_prompt_sha256, judgment_sha256)", name)  # fmt: skip
+                       "(user_prompt_sha256, judgment_sha256)", name)
 
     evaluation = src / JASTER / "evaluation"
     samples = json.dumps(jaster_samples(evaluation), ensure_ascii=False, indent=1) + "\n"
     files[f"{JASTER}/samples.json"] = {"sha256": write(out / JASTER / "samples.json", samples.encode("utf-8")),
                                        "derivation": "computed from every file of the folder",
-                                       "source": f"{JASTER}/evaluation"}  # fmt: skip
+                                       "source": f"{JASTER}/evaluation"}
 
     manifest = {"generated_by": "selftests/data/make_vendored.py", "files": files}
     (out / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")

@@ -20,7 +20,6 @@ KEYS = {"instruction", "output_length", "metrics", "few_shots", "samples"}
 ALL_DATASETS = ALL_JA + REPORTED_JA + ALL_EN  # every dataset the harness knows
 
 
-
 def expected_count(name: str, split: str) -> int:
     """Samples kept: 4 train (few-shots) + Neo's test mode (2 dev / 2 test; MMLU 1 / 1)."""
     if split == "train":

@@ -4,8 +4,8 @@ It speaks OpenAI's chat completions and, by request path, Anthropic's Messages A
 Cohere's v2 chat, and answers the way `scripted_judge.ScriptedJudge` does (judge prompts get scripted ratings, any
 other prompt a fixed answer), so a run against it has known numbers. A fault plan names what the first attempts of
 every distinct request meet — `429` (with `Retry-After`), `429-bare` (without it), `500`, `drop` (the connection is
-closed before any answer), `hang` (held until the test sets `release`, then dropped) — and the server records every attempt: a test sees how often each
-request was tried and how often it was answered (paid for).
+closed before any answer), `hang` (held until the test sets `release`, then dropped) — and the server records every
+attempt: a test sees how often each request was tried and how often it was answered (paid for).
 """
 
 from __future__ import annotations
@@ -26,8 +26,15 @@ FAULTS = ("429", "429-bare", "500", "drop", "hang")
 
 def request_key(path: str, body: dict[str, Any]) -> str:
     """What makes two requests the same question to the service (where it went, the model, the conversation)."""
-    return path + " " + json.dumps({k: body.get(k) for k in ("model", "messages", "contents", "prompt", "system")},
-                      sort_keys=True, ensure_ascii=False)  # fmt: skip
+    return (
+        path
+        + " "
+        + json.dumps(
+            {k: body.get(k) for k in ("model", "messages", "contents", "prompt", "system")},
+            sort_keys=True,
+            ensure_ascii=False,
+        )
+    )
 
 
 class FaultServer(ScriptedJudge):
@@ -65,7 +72,7 @@ def _handler(server: FaultServer) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"  # keep-alive, as real services: a drop then hits a reused connection too
 
-        def do_POST(self) -> None:  # noqa: N802 (http.server's name)
+        def do_POST(self) -> None:
             body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
             key = request_key(self.path, body)
             with server.lock:
@@ -115,29 +122,56 @@ def _handler(server: FaultServer) -> type[BaseHTTPRequestHandler]:
 def _messages(body: dict[str, Any]) -> list[dict[str, Any]]:
     """The conversation of any of the four APIs as OpenAI-style messages."""
     if "contents" in body:  # Gemini
-        return [{"role": c.get("role", "user"), "content": "".join(p.get("text", "") for p in c["parts"])}
-                for c in body["contents"]]  # fmt: skip
-    return [{**m, "content": m["content"] if isinstance(m["content"], str) else "".join(
-        part.get("text", "") for part in m["content"])} for m in body["messages"]]  # fmt: skip
+        return [
+            {"role": c.get("role", "user"), "content": "".join(p.get("text", "") for p in c["parts"])}
+            for c in body["contents"]
+        ]
+    return [
+        {
+            **m,
+            "content": m["content"]
+            if isinstance(m["content"], str)
+            else "".join(part.get("text", "") for part in m["content"]),
+        }
+        for m in body["messages"]
+    ]
 
 
 def _reply(path: str, body: dict[str, Any], text: str) -> dict[str, Any]:
     """An answer in the shape the API at `path` documents."""
     if path.endswith("/messages"):  # Anthropic
-        return {"id": "msg_fault", "type": "message", "role": "assistant", "model": body["model"],
-                "content": [{"type": "text", "text": text}], "stop_reason": "end_turn", "stop_sequence": None,
-                "usage": {"input_tokens": 1, "output_tokens": 1}}  # fmt: skip
+        return {
+            "id": "msg_fault",
+            "type": "message",
+            "role": "assistant",
+            "model": body["model"],
+            "content": [{"type": "text", "text": text}],
+            "stop_reason": "end_turn",
+            "stop_sequence": None,
+            "usage": {"input_tokens": 1, "output_tokens": 1},
+        }
     if ":generateContent" in path:  # Gemini
-        return {"candidates": [{"content": {"role": "model", "parts": [{"text": text}]}, "finishReason": "STOP",
-                                "index": 0}],
-                "usageMetadata": {"promptTokenCount": 1, "candidatesTokenCount": 1, "totalTokenCount": 2}}  # fmt: skip
+        return {
+            "candidates": [
+                {"content": {"role": "model", "parts": [{"text": text}]}, "finishReason": "STOP", "index": 0}
+            ],
+            "usageMetadata": {"promptTokenCount": 1, "candidatesTokenCount": 1, "totalTokenCount": 2},
+        }
     if path.endswith("/v2/chat"):  # Cohere
-        return {"id": "fault", "finish_reason": "COMPLETE",
-                "message": {"role": "assistant", "content": [{"type": "text", "text": text}]},
-                "usage": {"tokens": {"input_tokens": 1, "output_tokens": 1}}}  # fmt: skip
-    return {"id": "fault-server", "object": "chat.completion", "created": 0, "model": body["model"],
-            "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}],
-            "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2}}  # fmt: skip
+        return {
+            "id": "fault",
+            "finish_reason": "COMPLETE",
+            "message": {"role": "assistant", "content": [{"type": "text", "text": text}]},
+            "usage": {"tokens": {"input_tokens": 1, "output_tokens": 1}},
+        }
+    return {
+        "id": "fault-server",
+        "object": "chat.completion",
+        "created": 0,
+        "model": body["model"],
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}],
+        "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
+    }
 
 
 class _Server(ThreadingHTTPServer):

@@ -26,7 +26,7 @@ class _Watch(MetaPathFinder):
             workers = sum(1 for t in threading.enumerate() if t.name.startswith("api_"))
             if workers > 1:
                 _seen.append({"module": fullname, "thread": thread, "workers": str(workers)})
-        return None  # only watching: the real finders that follow import the module
+        # only watching: the real finders that follow import the module
 
 
 sys.meta_path.insert(0, _Watch())

@@ -9,15 +9,22 @@ from __future__ import annotations
 import json
 import sys
 
-import import_watch  # noqa: F401  (installs the watch before anything else is imported)
+import import_watch
+
 from nejumi_plugin.backends.api_common import ApiSettings
 from nejumi_plugin.backends.base import BackendError, GenerationRequest
 from nejumi_plugin.backends.factory import api_backend
 
 
 def main(provider: str, base_url: str, n: int, concurrency: int) -> None:
-    settings = ApiSettings(model="fault-model", provider=provider, base_url=base_url, concurrency=concurrency,
-                           max_retries=5, retry_wait_s=1.0)  # fmt: skip
+    settings = ApiSettings(
+        model="fault-model",
+        provider=provider,
+        base_url=base_url,
+        concurrency=concurrency,
+        max_retries=5,
+        retry_wait_s=1.0,
+    )
     backend = api_backend(settings)
     requests = [GenerationRequest("", 8, messages=(("user", f"質問 {i}"),)) for i in range(n)]
     out = {i: (str(r) if isinstance(r, BackendError) else r.text) for i, r in backend.generate(requests)}

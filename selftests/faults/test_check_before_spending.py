@@ -13,7 +13,6 @@ import json
 from pathlib import Path
 
 import pytest
-
 from fault_runs import Runs
 from fault_server import FaultServer, serve_faults
 
@@ -48,10 +47,12 @@ def test_a_blend_source_that_is_no_finished_run(runs: Runs) -> None:
     half = runs.root / "half"
     (half / "tables").mkdir(parents=True)
     assert f"--blend-from {half}: {half} holds no leaderboard.json; is it a finished nejumi run directory?" in _refused(
-        runs, f"--blend-from={half}")  # fmt: skip
+        runs, f"--blend-from={half}"
+    )
     (runs.root / "empty").mkdir()
     assert "neither a nejumi run directory (no tables/) nor an offline W&B run" in _refused(
-        runs, f"--blend-from={runs.root / 'empty'}")  # fmt: skip
+        runs, f"--blend-from={runs.root / 'empty'}"
+    )
 
 
 def test_a_blend_task_the_source_does_not_have(runs: Runs, finished: Path) -> None:
@@ -62,8 +63,13 @@ def test_a_blend_task_the_source_does_not_have(runs: Runs, finished: Path) -> No
 def test_a_blend_task_this_run_evaluates_or_two_sources_offer(runs: Runs, finished: Path) -> None:
     error = _refused(runs, f"--blend-from={finished}@jaster_ja_0_shot")
     assert f"task jaster_ja_0_shot is evaluated in this run and also asked of {finished}" in error
-    twice = _refused(runs, f"--blend-from={finished}@jaster_ja_0_shot", f"--blend-from={finished}",
-                     run_llm_jp_eval_ja_0_shot=False, run_mt_bench_en=True)  # fmt: skip
+    twice = _refused(
+        runs,
+        f"--blend-from={finished}@jaster_ja_0_shot",
+        f"--blend-from={finished}",
+        run_llm_jp_eval_ja_0_shot=False,
+        run_mt_bench_en=True,
+    )
     assert "task jaster_ja_0_shot is in both" in twice
 
 
@@ -73,16 +79,24 @@ def test_a_malformed_wandb_run_path_or_one_that_cannot_be_read_offline(runs: Run
     assert "--blend-from entity/project/abc123: a W&B run cannot be read while W&B is offline" in error
 
 
-@pytest.mark.parametrize(("section", "template", "bad"), [
-    ("custom_prompt_template", "{instruction}\n{inptu}", "{inptu}"),
-    ("custom_fewshots_template", "入力: {input}\n出力: {answer}", "{answer}"),
-    ("custom_prompt_template", "{instruction} {input.upper}", "{input.upper}"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("section", "template", "bad"),
+    [
+        ("custom_prompt_template", "{instruction}\n{inptu}", "{inptu}"),
+        ("custom_fewshots_template", "入力: {input}\n出力: {answer}", "{answer}"),
+        ("custom_prompt_template", "{instruction} {input.upper}", "{input.upper}"),
+    ],
+)
 def test_a_template_with_a_placeholder_it_may_not_use(runs: Runs, section: str, template: str, bad: str) -> None:
-    ja = {section: template} if section == "custom_prompt_template" else {
-        "custom_prompt_template": "{instruction}\n{input}", section: template}
-    error = _refused(runs, llm_jp_eval={"ja": ja, "dataset_artifact": None, "dataset_dir": str(runs.jaster_dir),
-                                        "torch_dtype": "fp32"})  # fmt: skip
+    ja = (
+        {section: template}
+        if section == "custom_prompt_template"
+        else {"custom_prompt_template": "{instruction}\n{input}", section: template}
+    )
+    error = _refused(
+        runs,
+        llm_jp_eval={"ja": ja, "dataset_artifact": None, "dataset_dir": str(runs.jaster_dir), "torch_dtype": "fp32"},
+    )
     assert f"llm_jp_eval.ja.{section}: placeholder {bad} is not allowed" in error
 
 
@@ -100,10 +114,18 @@ def test_a_fail_under_key_that_matches_no_score(runs: Runs) -> None:
 def test_checks_run_before_a_clean_start_too(runs: Runs) -> None:
     """The same config with everything right passes every check and runs (no check refuses a good run)."""
     with serve_faults(FaultServer()) as url:
-        config = runs.config(url, llm_jp_eval={"ja": {"custom_prompt_template": "{instruction}\n{input}",
-                                                      "custom_fewshots_template": "{input} -> {output}"},
-                                               "dataset_artifact": None, "dataset_dir": str(runs.jaster_dir),
-                                               "torch_dtype": "fp32"})  # fmt: skip
+        config = runs.config(
+            url,
+            llm_jp_eval={
+                "ja": {
+                    "custom_prompt_template": "{instruction}\n{input}",
+                    "custom_fewshots_template": "{input} -> {output}",
+                },
+                "dataset_artifact": None,
+                "dataset_dir": str(runs.jaster_dir),
+                "torch_dtype": "fp32",
+            },
+        )
         done = runs.run(config, runs.root / "out", "-k", "jnli", "--fail-under", "jnli=0")
     assert done.returncode == 0, done.output[-2000:]
     assert json.loads((runs.root / "out" / "tiny-run" / "leaderboard.json").read_text())["meta"]["complete"] is True

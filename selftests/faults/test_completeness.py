@@ -35,8 +35,13 @@ def test_a_blend_that_fails_at_the_end_makes_the_run_incomplete_everywhere(runs:
         assert earlier.returncode == 0
         source = runs.root / "a" / "tiny-run"
         (source / "tables" / "jaster_output_table_ja_0shot.json").write_text("{not json", encoding="utf-8")
-        done = runs.run(runs.config(url, run_llm_jp_eval_ja_0_shot=False, run_llm_jp_eval_ja_few_shots=True),
-                        runs.root / "out", "-k", "jnli", f"--blend-from={source}@jaster_ja_0_shot")  # fmt: skip
+        done = runs.run(
+            runs.config(url, run_llm_jp_eval_ja_0_shot=False, run_llm_jp_eval_ja_few_shots=True),
+            runs.root / "out",
+            "-k",
+            "jnli",
+            f"--blend-from={source}@jaster_ja_0_shot",
+        )
     run_dir = runs.root / "out" / "tiny-run"
     assert _truth(done, run_dir) == (False, False, False, "tests_failed", 1), done.output[-3000:]
     assert "INCOMPLETE: blending failed:" in done.stdout and "jaster_output_table_ja_0shot.json" in done.stdout
@@ -46,8 +51,15 @@ def test_a_blend_that_fails_at_the_end_makes_the_run_incomplete_everywhere(runs:
 def test_a_failing_wandb_makes_the_run_incomplete_everywhere_and_loses_nothing(runs: Runs) -> None:
     with serve_faults(FaultServer()) as url:
         config = runs.config(url, wandb={"entity": "me", "project": "p", "run_name": "tiny-run", "mode": "offline"})
-        done = runs.run(config, runs.root / "out", "-k", "jnli", "-p", "break_wandb",
-                        env={"WANDB_DIR": str(runs.root / "wandb-home")})  # fmt: skip
+        done = runs.run(
+            config,
+            runs.root / "out",
+            "-k",
+            "jnli",
+            "-p",
+            "break_wandb",
+            env={"WANDB_DIR": str(runs.root / "wandb-home")},
+        )
     run_dir = runs.root / "out" / "tiny-run"
     assert _truth(done, run_dir) == (False, False, False, "tests_failed", 1), done.output[-3000:]
     assert "INCOMPLETE: W&B logging failed (ConnectionError: api.wandb.ai unreachable)" in done.stdout

@@ -12,13 +12,13 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-from pathlib import Path
 
 import pytest
-
 from fault_runs import Runs
 from fault_server import FaultServer, serve_faults
+
 from nejumi_plugin.store import CallStore
+
 
 def _can_mount() -> bool:
     if shutil.which("unshare") is None:

@@ -16,8 +16,12 @@ from fault_server import FaultServer, serve_faults
 def test_a_hung_judge_is_given_up_after_its_timeout_and_retries(runs: Runs) -> None:
     model, judge = FaultServer(), FaultServer(("hang",) * 5)
     with serve_faults(model) as model_url, serve_faults(judge) as judge_url:
-        config = runs.config(model_url, mtbench=True, judge={"base_url": judge_url, "timeout_s": 1, "max_retries": 2},
-                             run_llm_jp_eval_ja_0_shot=False)  # fmt: skip
+        config = runs.config(
+            model_url,
+            mtbench=True,
+            judge={"base_url": judge_url, "timeout_s": 1, "max_retries": 2},
+            run_llm_jp_eval_ja_0_shot=False,
+        )
         done = runs.run(config, runs.root / "out", "-k", "mtbench")
     assert done.returncode == 1, done.output[-3000:]
     assert len(model.answered) == 16 and set(model.answered.values()) == {1}  # both turns of 8 questions, once

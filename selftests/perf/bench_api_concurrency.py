@@ -14,10 +14,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from nejumi_plugin.backends.base import GenerationRequest  # noqa: E402
-from nejumi_plugin.backends.api_common import ApiSettings  # noqa: E402
-from nejumi_plugin.backends.openai_api import OpenAIBackend  # noqa: E402
-from scripted_judge import ScriptedJudge, serve  # noqa: E402
+from scripted_judge import ScriptedJudge, serve
+
+from nejumi_plugin.backends.api_common import ApiSettings
+from nejumi_plugin.backends.base import GenerationRequest
+from nejumi_plugin.backends.openai_api import OpenAIBackend
 
 
 def main() -> None:
@@ -31,16 +32,17 @@ def main() -> None:
     for limit in args.limits:
         server = ScriptedJudge(delay_s=args.delay)
         with serve(server) as url:
-            backend = OpenAIBackend(ApiSettings("bench", provider="openai_compatible", base_url=url,
-                                                   concurrency=limit))  # fmt: skip
+            backend = OpenAIBackend(ApiSettings("bench", provider="openai_compatible", base_url=url, concurrency=limit))
             started = time.perf_counter()
             done = sum(1 for _ in backend.generate(requests))
             wall = time.perf_counter() - started
             backend.close()
         baseline = baseline or wall
         ideal = math.ceil(args.requests / limit) * args.delay
-        print(f"limit {limit:>3}: {done} answers in {wall:6.2f} s (ideal {ideal:5.2f} s, max in flight "
-              f"{server.max_in_flight}), speed-up x{baseline / wall:5.1f}")
+        print(
+            f"limit {limit:>3}: {done} answers in {wall:6.2f} s (ideal {ideal:5.2f} s, max in flight "
+            f"{server.max_in_flight}), speed-up x{baseline / wall:5.1f}"
+        )
 
 
 if __name__ == "__main__":

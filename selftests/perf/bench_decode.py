@@ -47,8 +47,15 @@ def main() -> None:
 
     started = time.perf_counter()
     with torch.inference_mode():
-        ref = model.generate(**enc, max_new_tokens=budget, do_sample=False, eos_token_id=tok.eos_token_id,
-                             pad_token_id=tok.pad_token_id, stop_strings=["\n\n"], tokenizer=tok)  # fmt: skip
+        ref = model.generate(
+            **enc,
+            max_new_tokens=budget,
+            do_sample=False,
+            eos_token_id=tok.eos_token_id,
+            pad_token_id=tok.pad_token_id,
+            stop_strings=["\n\n"],
+            tokenizer=tok,
+        )
     t_generate = time.perf_counter() - started
     ref_text = [tok.decode(row[enc["input_ids"].shape[1] :], skip_special_tokens=True) for row in ref]
 
@@ -56,8 +63,12 @@ def main() -> None:
         return "\n\n" in tok.decode(ids, skip_special_tokens=True)
 
     started = time.perf_counter()
-    rows = {r: ids for r, ids, _ in greedy_decode(model, enc["input_ids"], enc["attention_mask"], budget,
-                                                  [tok.eos_token_id], stopped)}  # fmt: skip
+    rows = {
+        r: ids
+        for r, ids, _ in greedy_decode(
+            model, enc["input_ids"], enc["attention_mask"], budget, [tok.eos_token_id], stopped
+        )
+    }
     t_shrink = time.perf_counter() - started
     mine = [tok.decode(rows[i], skip_special_tokens=True) for i in range(len(prompts))]
 

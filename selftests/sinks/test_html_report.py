@@ -11,8 +11,8 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
-
 from fake_run import jaster_record, mtbench_record, synthetic_jaster, synthetic_mtbench, write_fake_run
+
 from nejumi_plugin.aggregate.intervals import intervals_meta
 from nejumi_plugin.registry import builtin_families
 from nejumi_plugin.sinks.html_report import report_media, write_report
@@ -123,8 +123,13 @@ def test_report_holds_every_table_and_the_pngs(run: tuple[Path, dict[str, Any]])
     values, bounds = page.table("leaderboard")["rows"]
     assert values["cells"][0] == board["data"][0][0] and bounds["cells"][0] == "95% interval"
     assert all(c.startswith("[") for c in bounds["cells"][1:])  # every score of this run has an interval
-    assert [t["id"] for t in page.tables] == ["leaderboard", "scores-jaster_ja_0shot", "scores-mtbench_ja",
-                                              "jaster-samples", "mtbench-samples"]  # fmt: skip
+    assert [t["id"] for t in page.tables] == [
+        "leaderboard",
+        "scores-jaster_ja_0shot",
+        "scores-mtbench_ja",
+        "jaster-samples",
+        "mtbench-samples",
+    ]
     jaster_scores = page.table("scores-jaster_ja_0shot")["rows"]
     datasets = sorted(c.removesuffix("_jaster_ja_0shot") for c in board["columns"][8:] if "MTbench" not in c)
     assert [r["cells"][0] for r in jaster_scores] == ["AVG", "NLI", "QA", "RC", "MC", "FA", "MR", *datasets]
@@ -138,10 +143,18 @@ def test_report_holds_every_table_and_the_pngs(run: tuple[Path, dict[str, Any]])
     assert len(jaster_rows) == 16 * 6 + 1
     wrong = [r for r in jaster_rows if r["attrs"].get("data-wrong") == "1"]
     char_f1_sets = ("jemhopqa", "niilc", "jsquad", "wiki_reading")
-    expected_wrong = [r for r in (rec.rows[0] for rec in synthetic_jaster("ja", 0, n=6, seed=4))
-                      if (r["char_f1"] < 1 if r["target_dataset"] in char_f1_sets
-                          else r["set_f1"] < 1 if r["target_dataset"].startswith("wiki_") else r["pred"] != r["true"])]
-    assert len(wrong) == len(expected_wrong) + 1  # fmt: skip
+    expected_wrong = [
+        r
+        for r in (rec.rows[0] for rec in synthetic_jaster("ja", 0, n=6, seed=4))
+        if (
+            r["char_f1"] < 1
+            if r["target_dataset"] in char_f1_sets
+            else r["set_f1"] < 1
+            if r["target_dataset"].startswith("wiki_")
+            else r["pred"] != r["true"]
+        )
+    ]
+    assert len(wrong) == len(expected_wrong) + 1
     mt_rows = page.table("mtbench-samples")["rows"]
     assert len(mt_rows) == 2 * (8 * 2 + 1)
     failures = sum(r["score"] == -1 for rec in synthetic_mtbench("ja", per_category=2, seed=8) for r in rec.rows)
@@ -189,8 +202,9 @@ def test_report_media_for_wandb(run: tuple[Path, dict[str, Any]]) -> None:
     assert media["report"][0] == "html" and media["report"][2]["inject"] is False
 
 
-BROWSER = next((b for b in ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
-                if shutil.which(b)), None)  # fmt: skip
+BROWSER = next(
+    (b for b in ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable") if shutil.which(b)), None
+)
 
 
 @pytest.mark.skipif(BROWSER is None, reason="no headless browser installed (chromium or google-chrome)")
@@ -203,12 +217,19 @@ def test_headless_browser_renders_and_filters(run: tuple[Path, dict[str, Any]], 
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 20_000
     # tick the two filters the way a user would, then read the DOM the browser ends up with
     probe = tmp_path / "probe.html"
-    ticks = ("<script>for(const [t,k] of [['jaster-samples','wrong'],['mtbench-samples','fail']]){"
-             "document.querySelector(`[data-for=\"${t}\"][data-key=\"${k}\"]`).checked=true;nejumiFilter(t);}"
-             "document.querySelector('#jaster-samples tr[data-dataset=\"jnli\"] details').open=true;</script>")
+    ticks = (
+        "<script>for(const [t,k] of [['jaster-samples','wrong'],['mtbench-samples','fail']]){"
+        'document.querySelector(`[data-for="${t}"][data-key="${k}"]`).checked=true;nejumiFilter(t);}'
+        "document.querySelector('#jaster-samples tr[data-dataset=\"jnli\"] details').open=true;</script>"
+    )
     probe.write_text(report.read_text(encoding="utf-8").replace("</body>", ticks + "</body>"), encoding="utf-8")
-    dom = subprocess.run([*flags, "--virtual-time-budget=5000", "--dump-dom", probe.as_uri()], capture_output=True,
-                         text=True, timeout=120, check=True).stdout  # fmt: skip
+    dom = subprocess.run(
+        [*flags, "--virtual-time-budget=5000", "--dump-dom", probe.as_uri()],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    ).stdout
     page = Page()
     page.feed(dom)
     for ident, flag in (("jaster-samples", "data-wrong"), ("mtbench-samples", "data-fail")):

@@ -12,12 +12,21 @@ from nejumi_plugin.sinks.wandb_sink import WandbError, WandbTarget, log_run, pub
 
 
 def test_the_logged_config_has_no_credentials(make_config: Callable[..., Path]) -> None:
-    cfg = load_config(make_config(
-        model={"api": "vllm", "base_url": "https://user:s3cret@h:8000/v1?key=k2", "pretrained_model_name_or_path": "m"},
-        mtbench={"judge": {"api": "openai_compatible", "base_url": "http://u:s3cret@j/v1", "model": "j"}},
-    ), [])  # fmt: skip
+    cfg = load_config(
+        make_config(
+            model={
+                "api": "vllm",
+                "base_url": "https://user:s3cret@h:8000/v1?key=k2",
+                "pretrained_model_name_or_path": "m",
+            },
+            mtbench={"judge": {"api": "openai_compatible", "base_url": "http://u:s3cret@j/v1", "model": "j"}},
+        ),
+        [],
+    )
     logged = public_config(cfg)
-    assert logged["model"]["base_url"] == "https://h:8000/v1" and logged["mtbench"]["judge"]["base_url"] == "http://j/v1"
+    assert (
+        logged["model"]["base_url"] == "https://h:8000/v1" and logged["mtbench"]["judge"]["base_url"] == "http://j/v1"
+    )
     assert "s3cret" not in repr(logged) and "k2" not in repr(logged)
 
 
@@ -44,5 +53,8 @@ def test_a_failing_wandb_raises_what_happened_and_says_nothing_else(
     board = {"columns": ["model_name"], "data": [["m"]]}
     with pytest.raises(WandbError) as failed:
         log_run(cfg, tmp_path, {}, board, WandbTarget("me", "p", "r"), said.append)
-    assert str(failed.value) == f"W&B logging failed (ConnectionError: api.wandb.ai unreachable); the results are in {tmp_path}"
+    assert (
+        str(failed.value)
+        == f"W&B logging failed (ConnectionError: api.wandb.ai unreachable); the results are in {tmp_path}"
+    )
     assert said == []  # the caller says it, and the run is then not complete (selftests/faults/test_completeness.py)

@@ -1,4 +1,5 @@
-"""jaster's benchmark modules: `test_jnli = jaster_benchmark("jnli")` is the whole of `benchmarks/jaster/test_jnli.py`."""
+"""jaster's benchmark modules: `test_jnli = jaster_benchmark("jnli")` is the whole of
+`benchmarks/jaster/test_jnli.py`."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Which jaster items exist for a config: one case per (dataset, shot setting, split, sample) (spec/jaster.md §1, §8)."""
+"""Which jaster items exist for a config: one case per (dataset, shot setting, split, sample); see
+docs/scoring-jaster.md."""
 
 from __future__ import annotations
 
@@ -95,6 +96,8 @@ def _check_size(file: JasterFile, split: str, needed: int, testmode: bool) -> No
     with it): a data error instead, naming the file."""
     if len(file.samples) < needed:
         has = f"has only {len(file.samples)}" if file.samples else "has an empty samples list"
-        raise DataError(f"{file.path}: the run scores the first {needed} {split} samples "
-                        f"({'test mode' if testmode else 'as Neo does'}) but the file {has}; use the complete "
-                        "jaster 1.2.6 file")  # fmt: skip
+        raise DataError(
+            f"{file.path}: the run scores the first {needed} {split} samples "
+            f"({'test mode' if testmode else 'as Neo does'}) but the file {has}; use the complete "
+            "jaster 1.2.6 file"
+        )

@@ -1,4 +1,4 @@
-"""The jaster datasets Neo evaluates: language, category, post-processing and sample counts (spec/jaster.md §2, §5, §8)."""
+"""The jaster datasets Neo evaluates: language, category, post-processing and sample counts (docs/scoring-jaster.md)."""
 
 from __future__ import annotations
 
@@ -25,20 +25,64 @@ CATEGORIES: dict[str, tuple[str, ...]] = {
 }
 
 MMLU_SUBJECTS: tuple[str, ...] = (
-    "abstract_algebra", "anatomy", "astronomy", "business_ethics", "clinical_knowledge", "college_biology",
-    "college_chemistry", "college_computer_science", "college_mathematics", "college_medicine", "college_physics",
-    "computer_security", "conceptual_physics", "econometrics", "electrical_engineering", "elementary_mathematics",
-    "formal_logic", "global_facts", "high_school_biology", "high_school_chemistry",
-    "high_school_computer_science", "high_school_european_history", "high_school_geography",
-    "high_school_government_and_politics", "high_school_macroeconomics", "high_school_mathematics",
-    "high_school_microeconomics", "high_school_physics", "high_school_psychology", "high_school_statistics",
-    "high_school_us_history", "high_school_world_history", "human_aging", "human_sexuality",
-    "international_law", "jurisprudence", "logical_fallacies", "machine_learning", "management", "marketing",
-    "medical_genetics", "miscellaneous", "moral_disputes", "moral_scenarios", "nutrition", "philosophy",
-    "prehistory", "professional_accounting", "professional_law", "professional_medicine",
-    "professional_psychology", "public_relations", "security_studies", "sociology", "us_foreign_policy",
-    "virology", "world_religions",
-)  # fmt: skip
+    "abstract_algebra",
+    "anatomy",
+    "astronomy",
+    "business_ethics",
+    "clinical_knowledge",
+    "college_biology",
+    "college_chemistry",
+    "college_computer_science",
+    "college_mathematics",
+    "college_medicine",
+    "college_physics",
+    "computer_security",
+    "conceptual_physics",
+    "econometrics",
+    "electrical_engineering",
+    "elementary_mathematics",
+    "formal_logic",
+    "global_facts",
+    "high_school_biology",
+    "high_school_chemistry",
+    "high_school_computer_science",
+    "high_school_european_history",
+    "high_school_geography",
+    "high_school_government_and_politics",
+    "high_school_macroeconomics",
+    "high_school_mathematics",
+    "high_school_microeconomics",
+    "high_school_physics",
+    "high_school_psychology",
+    "high_school_statistics",
+    "high_school_us_history",
+    "high_school_world_history",
+    "human_aging",
+    "human_sexuality",
+    "international_law",
+    "jurisprudence",
+    "logical_fallacies",
+    "machine_learning",
+    "management",
+    "marketing",
+    "medical_genetics",
+    "miscellaneous",
+    "moral_disputes",
+    "moral_scenarios",
+    "nutrition",
+    "philosophy",
+    "prehistory",
+    "professional_accounting",
+    "professional_law",
+    "professional_medicine",
+    "professional_psychology",
+    "public_relations",
+    "security_studies",
+    "sociology",
+    "us_foreign_policy",
+    "virology",
+    "world_religions",
+)
 
 # spec §5 step 2: how each dataset's prediction is cleaned after the NFKC / blank-line cut.
 Cleaning = Literal["label", "number", "ja_answer", "en_letter", "strip", "none"]
@@ -52,9 +96,22 @@ _CLEANING: dict[str, Cleaning] = {
 }
 
 ALL_JA: tuple[str, ...] = (
-    "jamp", "janli", "jnli", "jsem", "jsick", "jemhopqa", "niilc", "jsquad", "jcommonsenseqa", "mawps",
-    "wiki_reading", "wiki_ner", "wiki_dependency", "wiki_pas", "wiki_coreference",
-)  # fmt: skip
+    "jamp",
+    "janli",
+    "jnli",
+    "jsem",
+    "jsick",
+    "jemhopqa",
+    "niilc",
+    "jsquad",
+    "jcommonsenseqa",
+    "mawps",
+    "wiki_reading",
+    "wiki_ner",
+    "wiki_dependency",
+    "wiki_pas",
+    "wiki_coreference",
+)
 REPORTED_JA: tuple[str, ...] = ("jsts",)  # evaluated and shown, never averaged
 ALL_EN: tuple[str, ...] = tuple(f"mmlu_en_{s}" for s in MMLU_SUBJECTS)
 
@@ -100,7 +157,9 @@ def get_spec(name: str) -> DatasetSpec:
     try:
         return DATASETS[name]
     except KeyError:
-        raise KeyError(f"unknown jaster dataset {name!r}; known: {', '.join(ALL_JA + REPORTED_JA)}, mmlu_en_<subject>") from None
+        raise KeyError(
+            f"unknown jaster dataset {name!r}; known: {', '.join(ALL_JA + REPORTED_JA)}, mmlu_en_<subject>"
+        ) from None
 
 
 def expand_target(target: str | list[str]) -> set[str]:

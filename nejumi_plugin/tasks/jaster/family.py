@@ -6,10 +6,11 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from ...config import ConfigError, RunConfig
-from ...family import Broken, Built, FamilyBase, RunContext, Sample, Scored, Table, Task
+from ...family import Broken, Built, FamilyBase, RunContext, Sample, Scored, Task
 from ...metrics import DATASET_METRICS
 from .cases import JasterSetting, enabled_settings, plan_cases
-from .data import DataError, JasterLayout, Sample as Shot
+from .data import DataError, JasterLayout
+from .data import Sample as Shot
 from .datasets import CATEGORIES, DATASETS, expand_target, get_spec
 from .names import output_table, settings_in, task_of
 from .prompts import PromptTemplates, TemplateError, build_template, render
@@ -101,14 +102,19 @@ class JasterFamily(FamilyBase):
         cfg, ev = ctx.cfg, ctx.cfg.llm_jp_eval
         thinking = ctx.reasoning("model")
         options = JasterOptions(
-            run_name=ctx.run_name, model_name=cfg.model_name,
-            templates={lang: PromptTemplates(side.custom_prompt_template, side.custom_fewshots_template)
-                       for lang, side in (("ja", ev.ja), ("en", ev.en))},
-            add_special_tokens=ev.add_special_tokens, stop_at_blank_line=ev.stop_at_blank_line,
-            max_tokens=cfg.model.reasoning.answer_tokens if thinking.on else (
-                ev.api_max_tokens if cfg.model.api else None),
+            run_name=ctx.run_name,
+            model_name=cfg.model_name,
+            templates={
+                lang: PromptTemplates(side.custom_prompt_template, side.custom_fewshots_template)
+                for lang, side in (("ja", ev.ja), ("en", ev.en))
+            },
+            add_special_tokens=ev.add_special_tokens,
+            stop_at_blank_line=ev.stop_at_blank_line,
+            max_tokens=cfg.model.reasoning.answer_tokens
+            if thinking.on
+            else (ev.api_max_tokens if cfg.model.api else None),
             thinking=thinking.thinking,
-        )  # fmt: skip
+        )
         return JasterRunner(self.layout(cfg), ctx.engine("model", dtype=ev.torch_dtype), options)
 
     def build(self, task: Task, scored: Sequence[Scored], cfg: RunConfig) -> Built:
@@ -121,7 +127,7 @@ class JasterFamily(FamilyBase):
         block = [f"{name}_{metric}" for name in names for metric in DATASET_METRICS]  # a file names its metrics
         return block + ([*CATEGORIES, "AVG"] if setting.language == "ja" else ["AVG"])
 
-    def samples(self, task: Task, tables: Mapping[str, Table]) -> list[Sample]:
+    def samples(self, task: Task, tables: Mapping[str, Mapping[str, Any]]) -> list[Sample]:
         setting = self._settings[task.name]
         output = tables.get(output_table(setting), {"columns": [], "data": []})
         rows = [dict(zip(output["columns"], row)) for row in output["data"]]
@@ -132,8 +138,7 @@ class JasterFamily(FamilyBase):
         from .intervals import jaster_replicates
 
         metrics = {s.group: s.facts["metrics"] for s in samples}
-        return jaster_replicates([s.row for s in samples], self._settings[task.name].language, metrics, b=b,
-                                 seed=seed)  # fmt: skip
+        return jaster_replicates([s.row for s in samples], self._settings[task.name].language, metrics, b=b, seed=seed)
 
     def data_files(self, scored: Sequence[Scored], cfg: RunConfig) -> dict[str, Any]:
         """sha256 of every split of each dataset the records scored."""
@@ -141,8 +146,14 @@ class JasterFamily(FamilyBase):
 
         datasets = sorted({r.rows[0]["target_dataset"] for r in scored})
         layout = self.layout(cfg)
-        return file_digests({f"{split}/{name}.json": path for name in datasets for split in ("test", "dev", "train")
-                             if (path := layout.path(name, split)).exists()})  # fmt: skip
+        return file_digests(
+            {
+                f"{split}/{name}.json": path
+                for name in datasets
+                for split in ("test", "dev", "train")
+                if (path := layout.path(name, split)).exists()
+            }
+        )
 
     def summary(self, built: Sequence[Built]) -> list[str]:
         return summary_lines(built)

@@ -22,7 +22,6 @@ from .datasets import ALL_EN, ALL_JA, CATEGORIES
 from .samples import CORRELATION_METRICS, MEAN_METRICS, Row, default_metrics
 
 
-
 def _correlation_replicates(metric: str, preds: Sequence[str], trues: Sequence[str], idx: np.ndarray) -> np.ndarray:
     """`metrics.pearson` / `metrics.spearman` on every resample at once (rows of `idx`)."""
     from scipy import stats  # imported when first needed (see metrics.py)

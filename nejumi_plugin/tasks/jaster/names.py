@@ -30,13 +30,16 @@ def task_of(setting: JasterSetting) -> Task:
     """The task of one setting: `jaster_ja_4shot`, its columns `<column>_jaster_ja_4shot`, blend name
     `jaster_ja_4_shot`, and its tables in Neo's blend order (leaderboard, dev output, output, radar)."""
     radar = radar_table(setting)
-    tables = (leaderboard_table(setting), output_table(setting, "dev"), output_table(setting),
-              *((radar,) if radar else ()))  # fmt: skip
+    tables = (
+        leaderboard_table(setting),
+        output_table(setting, "dev"),
+        output_table(setting),
+        *((radar,) if radar else ()),
+    )
     blend = f"jaster_{setting.language}_{setting.shots}_shot"
     title = f"jaster {setting.suffix}"
     switch = f"run_llm_jp_eval_{setting.language}_{'0_shot' if setting.shots == 0 else 'few_shots'}"
-    return Task(FAMILY, setting.task, setting.task, tables, blend, radar, headline=HEADLINE, title=title,
-                switch=switch)
+    return Task(FAMILY, setting.task, setting.task, tables, blend, radar, headline=HEADLINE, title=title, switch=switch)
 
 
 def settings_in(tables: Iterable[str]) -> list[JasterSetting]:

@@ -11,7 +11,7 @@ _EN_PREFIXES = ("ANSWER:", "ANSWER: ", "RESPONSE:", "RESPONSE: ")
 
 def first_block(output: str) -> str:
     """The text before the first blank line — all that Neo ever scores."""
-    return output.split("\n\n")[0]
+    return output.split("\n\n", maxsplit=1)[0]
 
 
 def clean_prediction(output: str, cleaning: Cleaning) -> str:

@@ -49,7 +49,8 @@ def safe_format(template: str, values: Mapping[str, str], where: str) -> str:
             allowed = ", ".join("{" + k + "}" for k in values)
             shown = "{" + field + (f"!{conversion}" if conversion else "") + (f":{spec}" if spec else "") + "}"
             raise TemplateError(
-                f"{where}: placeholder {shown} is not allowed; use only {allowed} (write literal braces as '{{{{' and '}}}}')"
+                f"{where}: placeholder {shown} is not allowed; use only {allowed} "
+                "(write literal braces as '{{' and '}}')"
             )
         out.append(values[field])
     return "".join(out)

@@ -47,7 +47,7 @@ def _shared_prefixes(samples: Sequence[Sample]) -> dict[str, str]:
     prompts: dict[str, list[str]] = {}
     for s in samples:
         prompts.setdefault(s.group, []).append(str(s.row.get("prompt") or ""))
-    heads = {d: os.path.commonprefix(p) for d, p in prompts.items() if len(p) > 1}
+    heads = {d: os.path.commonprefix(p) for d, p in prompts.items() if len(p) > 1}  # noqa: RUF071 - text, by character
     return {d: head for d, head in heads.items() if len(head) >= SHARED_PREFIX_MIN}
 
 
@@ -78,12 +78,30 @@ def samples_section(tasks: Sequence[tuple[Task, Sequence[Sample]]]) -> str:
             scored = s.measure != "parsed value" and s.value is not None
             shown = f"{esc(s.measure)} {s.value:.2f}" if scored else ("exact 0" if s.wrong else "exact 1")
             prompt = _prompt(str(r.get("prompt") or ""), heads.get(s.group), idents.get(s.group, ""))
-            rows.append(tr([td(esc(suffix)), td(esc(s.group)), td(esc(r["id"]), "n"), td(pre(r.get("input")) + prompt),
-                            td(with_thinking(r["pred"], r)), td(pre(r["true"])), td(shown, "n s")],
-                           cls="bad" if s.wrong else "", task=suffix, dataset=s.group, wrong=int(s.wrong)))  # fmt: skip
+            rows.append(
+                tr(
+                    [
+                        td(esc(suffix)),
+                        td(esc(s.group)),
+                        td(esc(r["id"]), "n"),
+                        td(pre(r.get("input")) + prompt),
+                        td(with_thinking(r["pred"], r)),
+                        td(pre(r["true"])),
+                        td(shown, "n s"),
+                    ],
+                    cls="bad" if s.wrong else "",
+                    task=suffix,
+                    dataset=s.group,
+                    wrong=int(s.wrong),
+                )
+            )
     if not rows:
         return ""
-    controls = filters("jaster-samples", [("task", "task", names), ("dataset", "dataset", sorted(datasets))],
-                       ("wrong", "wrong answers only"), len(rows))  # fmt: skip
+    controls = filters(
+        "jaster-samples",
+        [("task", "task", names), ("dataset", "dataset", sorted(datasets))],
+        ("wrong", "wrong answers only"),
+        len(rows),
+    )
     headers = ["task", "dataset", "id", "input / prompt", "prediction", "gold", "score"]
     return "<h2>jaster samples (test)</h2>" + controls + grid(headers, rows, "jaster-samples") + "".join(templates)

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
 
 from ...backends.base import BackendError, Completion, GenerationRequest, Thinking
 from ...engine import Engine
 from ...family import CaseError, Scored
-from ...usage import thinking_usage, token_usage
 from ...metrics import char_f1, exact, set_f1
+from ...usage import thinking_usage, token_usage
 from .cases import JasterCase
 from .data import DataError, JasterLayout, Sample
 from .datasets import get_spec
@@ -113,7 +112,11 @@ class JasterRunner:
         if self.options.thinking is not None:  # beside Neo's columns, never in pred
             row["reasoning"] = answer.thinking
         return Scored(
-            case.key, case.setting.task, (row,), {"metrics": list(self.layout.load(case.dataset, "test").metrics)},
-            usage={"model": token_usage([answer])}, cached=answer.cached,
+            case.key,
+            case.setting.task,
+            (row,),
+            {"metrics": list(self.layout.load(case.dataset, "test").metrics)},
+            usage={"model": token_usage([answer])},
+            cached=answer.cached,
             reasoning=thinking_usage([answer]) if self.options.thinking is not None else None,
-        )  # fmt: skip
+        )

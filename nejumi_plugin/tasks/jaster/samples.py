@@ -69,6 +69,18 @@ def samples_of(rows: Iterable[Row], metrics: Mapping[str, Sequence[str]]) -> lis
         metric = sample_metric(metrics.get(dataset, ()))
         value = sample_score(metric, pred, true) if metric else parse_float(pred)
         facts = {"metrics": tuple(metrics.get(dataset, ()))}
-        out.append(Sample(dataset, f"{dataset}/{row['id']}", str(row["id"]), metric or "parsed value", value,
-                          is_wrong(metric, pred, true), pred, true, dict(row), facts))  # fmt: skip
+        out.append(
+            Sample(
+                dataset,
+                f"{dataset}/{row['id']}",
+                str(row["id"]),
+                metric or "parsed value",
+                value,
+                is_wrong(metric, pred, true),
+                pred,
+                true,
+                dict(row),
+                facts,
+            )
+        )
     return out

@@ -5,7 +5,6 @@ from __future__ import annotations
 import statistics
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
 
 from ...family import Built, Scored, Task, leaderboard_table, table
 from ...metrics import score_dataset
@@ -60,8 +59,10 @@ def build_task_tables(task: Task, setting: JasterSetting, scored: Sequence[Score
     scores = {k: float(f"{v:.4f}") for k, v in sorted(raw.items())}
     out = Built(task, {task.leaderboard: leaderboard_table(model_name, scores)}, scores)
     for split in ("test", "dev"):
-        rows = sorted((r.rows[0] for r in scored if r.rows[0]["data_type"] == split),
-                      key=lambda row: (row["target_dataset"], row["id"]))  # fmt: skip
+        rows = sorted(
+            (r.rows[0] for r in scored if r.rows[0]["data_type"] == split),
+            key=lambda row: (row["target_dataset"], row["id"]),
+        )
         columns = list(rows[0]) if rows else []
         out.tables[output_table(setting, split)] = table(columns, ([row[c] for c in columns] for row in rows))
     radar = radar_table(setting)

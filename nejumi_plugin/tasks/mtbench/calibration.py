@@ -16,16 +16,28 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .names import LANGUAGES
 from .data import CATEGORIES, JUDGE_PROMPTS, NEED_REF_CATS, JudgePrompt, MtbenchDataError, Question, load_judge_prompts
 from .judge import Match
+from .names import LANGUAGES
 
 CALIBRATION_DIR = Path(__file__).with_name("calibration_data")
-FIELDS = {
-    "id": str, "language": str, "question_id": int, "category": str, "turn": int, "model": str, "questions": list,
-    "answers": list, "references": (list, type(None)), "judge_prompt": str, "judge_prompt_set": str,
-    "gpt4_rating": int, "gpt4_judgment": str, "recorded_user_prompt_sha256": str, "source": str,
-}  # fmt: skip
+FIELDS: dict[str, type | tuple[type, ...]] = {
+    "id": str,
+    "language": str,
+    "question_id": int,
+    "category": str,
+    "turn": int,
+    "model": str,
+    "questions": list,
+    "answers": list,
+    "references": (list, type(None)),
+    "judge_prompt": str,
+    "judge_prompt_set": str,
+    "gpt4_rating": int,
+    "gpt4_judgment": str,
+    "recorded_user_prompt_sha256": str,
+    "source": str,
+}
 
 
 class CalibrationDataError(MtbenchDataError):

@@ -8,7 +8,6 @@ from ...config import RunConfig
 from .data import MtbenchData
 
 
-
 @dataclass(frozen=True)
 class MtbenchCase:
     """One question: both of its turns and their two judgments."""

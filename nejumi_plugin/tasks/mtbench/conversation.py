@@ -48,8 +48,9 @@ class CustomTemplate:
         text = self.system_message + self.sep
         for role, message in _turns(self.roles, questions, answers):
             text += role + (self.role_message_sep + message + self.sep if message else self.role_only_sep)
-        return Dialogue(text, _messages(self.system_message, questions, answers), _stops(self.stop_str),
-                        self.stop_token_ids)
+        return Dialogue(
+            text, _messages(self.system_message, questions, answers), _stops(self.stop_str), self.stop_token_ids
+        )
 
 
 @dataclass(frozen=True)

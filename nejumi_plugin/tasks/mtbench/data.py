@@ -15,8 +15,16 @@ from typing import Any
 
 NEED_REF_CATS = ("math", "reasoning", "coding", "arena-hard-200")  # FastChat common.py
 CATEGORIES = (
-    "writing", "roleplay", "reasoning", "math", "coding", "extraction", "stem", "humanities", "arena-hard-200",
-)  # fmt: skip
+    "writing",
+    "roleplay",
+    "reasoning",
+    "math",
+    "coding",
+    "extraction",
+    "stem",
+    "humanities",
+    "arena-hard-200",
+)
 JUDGE_PROMPTS = ("single-v1", "single-math-v1", "single-v1-multi-turn", "single-math-v1-multi-turn")
 OUTPUT_FORMATS = ("[[rating]]", "[[評価]]")  # the only ones FastChat's run_judge_single accepts
 
@@ -101,8 +109,7 @@ def find_file(folder: Path, names: Sequence[str], what: str, key: str) -> Path:
             return folder / name
     state = "" if folder.is_dir() else " (the folder does not exist)"
     raise MtbenchDataError(
-        f"{what} not found in {folder}{state}: looked for {', '.join(names)}; "
-        f"set {key} to the folder that holds it"
+        f"{what} not found in {folder}{state}: looked for {', '.join(names)}; set {key} to the folder that holds it"
     )
 
 

@@ -6,7 +6,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from ...config import ConfigError, RunConfig
-from ...family import Broken, Built, FamilyBase, RunContext, Sample, Scored, Table, Task
+from ...family import Broken, Built, FamilyBase, RunContext, Sample, Scored, Task
 from .cases import MtbenchCase, enabled_languages, plan_cases
 from .conversation import resolve_template
 from .data import CATEGORIES, MtbenchData, MtbenchDataError, load_mtbench
@@ -69,8 +69,14 @@ class MtbenchFamily(FamilyBase):
             from ...data_source import resolve_mtbench_dirs
 
             folders, keys = resolve_mtbench_dirs(cfg, language)
-            self._data[language] = load_mtbench(language, folders["questions"], folders["references"],
-                                                folders["judge_prompts"], cfg.mtbench.judge.model, keys)  # fmt: skip
+            self._data[language] = load_mtbench(
+                language,
+                folders["questions"],
+                folders["references"],
+                folders["judge_prompts"],
+                cfg.mtbench.judge.model,
+                keys,
+            )
         return self._data[language]
 
     def cases(self, names: Sequence[str], ctx: RunContext) -> list[Any]:
@@ -100,12 +106,17 @@ class MtbenchFamily(FamilyBase):
         model_id = cfg.mtbench.model_id or cfg.model_name.replace("/", "--")
         thinking = ctx.reasoning("model")
         options = MtbenchOptions(
-            language=language, model_id=model_id.replace("--", "/").split("_hash_")[0],
-            template=resolve_template(cfg, language, name), api=api, api_temperature=cfg.mtbench.api_temperature,
-            max_new_token=(cfg.model.reasoning.answer_tokens or cfg.mtbench.max_new_token) if thinking.on
+            language=language,
+            model_id=model_id.replace("--", "/").split("_hash_")[0],
+            template=resolve_template(cfg, language, name),
+            api=api,
+            api_temperature=cfg.mtbench.api_temperature,
+            max_new_token=(cfg.model.reasoning.answer_tokens or cfg.mtbench.max_new_token)
+            if thinking.on
             else cfg.mtbench.max_new_token,
-            judge=self.judge_settings(ctx), thinking=thinking.thinking,
-        )  # fmt: skip
+            judge=self.judge_settings(ctx),
+            thinking=thinking.thinking,
+        )
         return MtbenchRunner(self.data(language, cfg), self.answer_engine(ctx), ctx.engine("judge"), options)
 
     @staticmethod
@@ -130,13 +141,14 @@ class MtbenchFamily(FamilyBase):
 
     def build(self, task: Task, scored: Sequence[Scored], cfg: RunConfig) -> Built:
         judge = cfg.mtbench.judge
-        return build_task_tables(task, task.name.removeprefix("mtbench_"), scored, cfg.model_name,
-                                 {"api": judge.api, "model": judge.model})  # fmt: skip
+        return build_task_tables(
+            task, task.name.removeprefix("mtbench_"), scored, cfg.model_name, {"api": judge.api, "model": judge.model}
+        )
 
     def columns(self, task: Task, cfg: RunConfig) -> list[str]:
         return [*CATEGORIES, "AVG"]
 
-    def samples(self, task: Task, tables: Mapping[str, Table]) -> list[Sample]:
+    def samples(self, task: Task, tables: Mapping[str, Mapping[str, Any]]) -> list[Sample]:
         """One sample per judged (question, turn), its rating the mean of its readable judgments (-1: none could be
         read); a question (both turns) is what is resampled."""
         output = tables.get(output_table(task.name.removeprefix("mtbench_")), {"columns": [], "data": []})
@@ -148,9 +160,20 @@ class MtbenchFamily(FamilyBase):
             ratings = [float(r["score"]) for r in rows if r["score"] != NO_RATING]
             value = sum(ratings) / len(ratings) if ratings else -1.0
             first = rows[0]
-            out.append(Sample(str(first["category"]), str(qid), f"q{qid} turn {turn}", "rating", value, not ratings,
-                              str(first.get("answer", "")), str(first.get("question", "")), first,
-                              {"rows": rows}))  # fmt: skip
+            out.append(
+                Sample(
+                    str(first["category"]),
+                    str(qid),
+                    f"q{qid} turn {turn}",
+                    "rating",
+                    value,
+                    not ratings,
+                    str(first.get("answer", "")),
+                    str(first.get("question", "")),
+                    first,
+                    {"rows": rows},
+                )
+            )
         return out
 
     def replicates(self, task: Task, samples: Sequence[Sample], *, b: int, seed: int) -> dict[str, np.ndarray]:

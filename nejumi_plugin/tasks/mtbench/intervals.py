@@ -19,7 +19,6 @@ from ...aggregate.intervals import DEFAULT_B, DEFAULT_SEED, resample_indices
 Row = Mapping[str, Any]
 
 
-
 def question_cells(rows: Iterable[Row]) -> dict[int, tuple[str, float, int]]:
     """question_id -> (category, sum of its cell means, number of cells): a cell is a (question, turn) with at least
     one rating other than -1, its value the mean of those ratings. Questions with no cell are kept (0.0, 0)."""

@@ -56,11 +56,14 @@ class Match:
 
     def request(self, settings: JudgeSettings, draw: int = 0) -> GenerationRequest:
         """The chat request FastChat's `chatgpt` template sends: the prompt's system message, then the user prompt."""
-        messages = (("system", self.prompt.system_prompt), ("user", self.user_prompt()))
-        if not self.prompt.system_prompt:
-            messages = messages[1:]
+        user = ("user", self.user_prompt())
+        messages = (("system", self.prompt.system_prompt), user) if self.prompt.system_prompt else (user,)
         return GenerationRequest(
-            "", settings.max_tokens, messages=messages, temperature=settings.temperature, draw=draw,
+            "",
+            settings.max_tokens,
+            messages=messages,
+            temperature=settings.temperature,
+            draw=draw,
             thinking=settings.thinking,
         )
 

@@ -29,8 +29,17 @@ def task_of(language: str) -> Task:
     (leaderboard, output, radar), ratings on a 1-10 scale."""
     name = f"mtbench_{language}"
     tables = (leaderboard_table_name(language), output_table(language), radar_table_name(language))
-    return Task(FAMILY, name, f"MTbench_{language}", tables, name, radar_table_name(language), scale=10.0,
-                title=f"MT-Bench {language}", switch=f"run_mt_bench_{language}")
+    return Task(
+        FAMILY,
+        name,
+        f"MTbench_{language}",
+        tables,
+        name,
+        radar_table_name(language),
+        scale=10.0,
+        title=f"MT-Bench {language}",
+        switch=f"run_mt_bench_{language}",
+    )
 
 
 def languages_in(tables: Iterable[str]) -> list[str]:

@@ -50,13 +50,31 @@ def samples_section(tasks: Sequence[tuple[Task, Sequence[Sample]]]) -> str:
             categories.add(s.group)
             fail = s.value == -1
             judgment = f"<details><summary>judgment</summary>{pre(r.get('judgment'))}</details>"
-            rows.append(tr([td(esc(language)), td(esc(r["question_id"]), "n"), td(esc(s.group)),
-                            td(esc(r["turn"]), "n"), td(pre(r.get("question"))), td(with_thinking(r.get("answer"), r)),
-                            td(judgment), td("parse failure" if fail else num(r["score"], 1), "n s")],
-                           cls="fail" if fail else "", lang=language, category=s.group, fail=int(fail)))  # fmt: skip
+            rows.append(
+                tr(
+                    [
+                        td(esc(language)),
+                        td(esc(r["question_id"]), "n"),
+                        td(esc(s.group)),
+                        td(esc(r["turn"]), "n"),
+                        td(pre(r.get("question"))),
+                        td(with_thinking(r.get("answer"), r)),
+                        td(judgment),
+                        td("parse failure" if fail else num(r["score"], 1), "n s"),
+                    ],
+                    cls="fail" if fail else "",
+                    lang=language,
+                    category=s.group,
+                    fail=int(fail),
+                )
+            )
     if not rows:
         return ""
-    controls = filters("mtbench-samples", [("lang", "language", languages), ("category", "category",
-                       sorted(categories))], ("fail", "judge parse failures only"), len(rows))  # fmt: skip
+    controls = filters(
+        "mtbench-samples",
+        [("lang", "language", languages), ("category", "category", sorted(categories))],
+        ("fail", "judge parse failures only"),
+        len(rows),
+    )
     headers = ["lang", "question", "category", "turn", "question text", "answer", "judgment", "rating"]
     return "<h2>MT-Bench samples</h2>" + controls + grid(headers, rows, "mtbench-samples")

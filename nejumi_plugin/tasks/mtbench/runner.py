@@ -11,7 +11,6 @@ import hashlib
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
 
 from ...backends.base import BackendError, Completion, GenerationRequest, Thinking
 from ...engine import Engine
@@ -24,14 +23,31 @@ from .judge import JudgeSettings, Match, Verdict, judge_all, make_matches
 
 # FastChat's temperature_config (common.py): local answer models sample with these; unknown categories get 0.7
 TEMPERATURES = {
-    "writing": 0.7, "roleplay": 0.7, "extraction": 0.0, "math": 0.0, "coding": 0.0, "reasoning": 0.0,
-    "stem": 0.1, "humanities": 0.1, "arena-hard-200": 0.0,
-}  # fmt: skip
+    "writing": 0.7,
+    "roleplay": 0.7,
+    "extraction": 0.0,
+    "math": 0.0,
+    "coding": 0.0,
+    "reasoning": 0.0,
+    "stem": 0.1,
+    "humanities": 0.1,
+    "arena-hard-200": 0.0,
+}
 DEFAULT_TEMPERATURE = 0.7
 OUTPUT_COLUMNS = (
-    "question_id", "category", "answer_id", "model", "question", "answer", "judge", "user_prompt", "judgment",
-    "score", "turn", "tstamp",
-)  # fmt: skip
+    "question_id",
+    "category",
+    "answer_id",
+    "model",
+    "question",
+    "answer",
+    "judge",
+    "user_prompt",
+    "judgment",
+    "score",
+    "turn",
+    "tstamp",
+)
 
 
 class QuestionError(CaseError):
@@ -86,13 +102,28 @@ class MtbenchRunner:
         temperature, budget, thinking = self.temperature(question), self.options.max_new_token, self.options.thinking
         stop = () if thinking else dialogue.stop  # a thinking answer is cut afterwards (`neo_cut`), never mid-thought
         if self.options.api or not dialogue.prompt:  # chat messages (API models, or the tokenizer's template)
-            return GenerationRequest("", budget, messages=dialogue.messages, temperature=temperature,
-                                     stop=() if self.options.api else stop, stop_token_ids=dialogue.stop_token_ids,
-                                     model_eos=not self.options.api, thinking=thinking)  # fmt: skip
+            return GenerationRequest(
+                "",
+                budget,
+                messages=dialogue.messages,
+                temperature=temperature,
+                stop=() if self.options.api else stop,
+                stop_token_ids=dialogue.stop_token_ids,
+                model_eos=not self.options.api,
+                thinking=thinking,
+            )
         # FastChat tokenizes the prompt with the tokenizer's defaults (BOS included) and generates with the
         # model's generation config (its EOS), cutting at conv.stop_token_ids and conv.stop_str afterwards
-        return GenerationRequest(dialogue.prompt, budget, stop, True, temperature=temperature,
-                                 stop_token_ids=dialogue.stop_token_ids, model_eos=True, thinking=thinking)
+        return GenerationRequest(
+            dialogue.prompt,
+            budget,
+            stop,
+            True,
+            temperature=temperature,
+            stop_token_ids=dialogue.stop_token_ids,
+            model_eos=True,
+            thinking=thinking,
+        )
 
     def _turn(self, questions: Iterable[Question]) -> None:
         """Answer the next turn of every question (one engine call), post-processed as FastChat does."""
@@ -104,8 +135,11 @@ class MtbenchRunner:
             requests[str(q.question_id)] = self.request(q, earlier)
             stops[str(q.question_id)] = self.options.template.render(q.turns[: len(earlier) + 1], earlier).stop
         replies = self.answerer.answer(requests)
-        again = {k: replace(requests[k], stop=()) for k, r in replies.items()
-                 if isinstance(r, Completion) and stopped_too_early(r.text, r.finish_reason, requests[k].stop)}
+        again = {
+            k: replace(requests[k], stop=())
+            for k, r in replies.items()
+            if isinstance(r, Completion) and stopped_too_early(r.text, r.finish_reason, requests[k].stop)
+        }
         replies.update(self.answerer.answer(again) if again else {})
         for key, reply in replies.items():
             qid = int(key)
@@ -153,22 +187,45 @@ class MtbenchRunner:
         for turn, verdict in zip((1, 2), verdicts):
             assert isinstance(verdict, Verdict)
             match = self._matches[f"{case.question_id}/{turn}"]
-            rows.append(dict(zip(OUTPUT_COLUMNS, (
-                case.question_id, question.category, answer_id, self.options.model_id, question.turns[turn - 1],
-                answers[turn - 1].text, [self.options.judge.model, match.prompt.name], match.user_prompt(),
-                verdict.judgment, verdict.score, turn, _made_at(verdict),
-            ))))  # fmt: skip
+            rows.append(
+                dict(
+                    zip(
+                        OUTPUT_COLUMNS,
+                        (
+                            case.question_id,
+                            question.category,
+                            answer_id,
+                            self.options.model_id,
+                            question.turns[turn - 1],
+                            answers[turn - 1].text,
+                            [self.options.judge.model, match.prompt.name],
+                            match.user_prompt(),
+                            verdict.judgment,
+                            verdict.score,
+                            turn,
+                            _made_at(verdict),
+                        ),
+                    )
+                )
+            )
             if self.options.thinking is not None:  # beside Neo's columns, never in the answer
                 rows[-1]["reasoning"] = answers[turn - 1].reply.thinking
         return Scored(
-            case.key, case.task, tuple(rows),
-            {"question_id": case.question_id, "category": question.category,
-             "judge_calls": sum(v.calls for v in verdicts if isinstance(v, Verdict))},
-            usage={"model": token_usage(a.reply for a in answers),
-                   "judge": token_usage(c for v in verdicts if isinstance(v, Verdict) for c in v.replies)},
+            case.key,
+            case.task,
+            tuple(rows),
+            {
+                "question_id": case.question_id,
+                "category": question.category,
+                "judge_calls": sum(v.calls for v in verdicts if isinstance(v, Verdict)),
+            },
+            usage={
+                "model": token_usage(a.reply for a in answers),
+                "judge": token_usage(c for v in verdicts if isinstance(v, Verdict) for c in v.replies),
+            },
             reasoning=thinking_usage(a.reply for a in answers) if self.options.thinking else None,
             cached=all(a.cached for a in answers) and not any(isinstance(v, Verdict) and v.made for v in verdicts),
-        )  # fmt: skip
+        )
 
 
 def _made_at(verdict: Verdict) -> float:

@@ -69,8 +69,13 @@ def show_result(judgments: Iterable[Mapping[str, Any]]) -> dict[str, float | int
     return result
 
 
-def build_task_tables(task: Task, language: str, scored: Sequence[Scored], model_name: str, judge: Mapping[str, str],
-                      ) -> Built:  # fmt: skip
+def build_task_tables(
+    task: Task,
+    language: str,
+    scored: Sequence[Scored],
+    model_name: str,
+    judge: Mapping[str, str],
+) -> Built:
     """Neo's three tables for one language from its scored questions (each holds its two output rows), its block of
     the row, and FastChat show_result's numbers, parse failures and judge calls for the row's meta."""
     rows = sorted((row for r in scored for row in r.rows), key=lambda row: (row["question_id"], row["turn"]))
@@ -78,8 +83,11 @@ def build_task_tables(task: Task, language: str, scored: Sequence[Scored], model
     scores = category_scores(rows, category_of)
     columns = list(rows[0]) if rows else []
     board = leaderboard_table(model_name, scores)
-    tables = {output_table(language): table(columns, ([row[c] for c in columns] for row in rows)),
-              leaderboard_table_name(language): board, radar_table_name(language): radar_table(scores)}  # fmt: skip
+    tables = {
+        output_table(language): table(columns, ([row[c] for c in columns] for row in rows)),
+        leaderboard_table_name(language): board,
+        radar_table_name(language): radar_table(scores),
+    }
     meta = {
         "show_result": show_result(rows),
         "parse_failures": sum(1 for row in rows if row["score"] == -1),

@@ -24,9 +24,15 @@ def config(**kw: object) -> RunConfig:
 
 @pytest.mark.parametrize(
     ("name", "testmode", "expected"),
-    [("jnli", False, (100, 10)), ("wiki_ner", False, (20, 5)), ("mmlu_en_anatomy", False, (5, 1)),
-     ("jnli", True, (2, 2)), ("wiki_ner", True, (2, 2)), ("mmlu_en_anatomy", True, (1, 1))],
-)  # fmt: skip
+    [
+        ("jnli", False, (100, 10)),
+        ("wiki_ner", False, (20, 5)),
+        ("mmlu_en_anatomy", False, (5, 1)),
+        ("jnli", True, (2, 2)),
+        ("wiki_ner", True, (2, 2)),
+        ("mmlu_en_anatomy", True, (1, 1)),
+    ],
+)
 def test_neo_sample_caps(name: str, testmode: bool, expected: tuple[int, int]) -> None:
     spec = get_spec(name)
     assert (spec.max_samples("test", testmode), spec.max_samples("dev", testmode)) == expected
@@ -34,14 +40,19 @@ def test_neo_sample_caps(name: str, testmode: bool, expected: tuple[int, int]) -
 
 def test_settings_follow_switches_and_shot_counts() -> None:
     assert enabled_settings(config()) == [
-        JasterSetting("ja", 0), JasterSetting("ja", 4), JasterSetting("en", 0), JasterSetting("en", 4)
-    ]  # fmt: skip
+        JasterSetting("ja", 0),
+        JasterSetting("ja", 4),
+        JasterSetting("en", 0),
+        JasterSetting("en", 4),
+    ]
     cfg = config(run_llm_jp_eval_en_0_shot=False, llm_jp_eval={"ja_num_shots": 2, "en_num_shots": 3})
     assert enabled_settings(cfg) == [JasterSetting("ja", 0), JasterSetting("ja", 2), JasterSetting("en", 3)]
     # a few-shot count of 0 is the 0-shot task itself, not a second copy of it
     assert enabled_settings(config(llm_jp_eval={"ja_num_shots": 0})) == [
-        JasterSetting("ja", 0), JasterSetting("en", 0), JasterSetting("en", 4)
-    ]  # fmt: skip
+        JasterSetting("ja", 0),
+        JasterSetting("en", 0),
+        JasterSetting("en", 4),
+    ]
 
 
 def test_target_dataset() -> None:

@@ -16,8 +16,13 @@ def write(path: Path, obj: object) -> Path:
     return path
 
 
-GOOD = {"instruction": "i", "output_length": 3, "metrics": ["exact_match"], "few_shots": [],
-        "samples": [{"input": "a", "output": "b"}, {"input": "c", "output": "d"}]}  # fmt: skip
+GOOD = {
+    "instruction": "i",
+    "output_length": 3,
+    "metrics": ["exact_match"],
+    "few_shots": [],
+    "samples": [{"input": "a", "output": "b"}, {"input": "c", "output": "d"}],
+}
 
 
 def test_layout_reads_splits_and_few_shots(tmp_path: Path) -> None:

@@ -9,13 +9,27 @@ from nejumi_plugin.family import Built, Scored, live_block
 from nejumi_plugin.tasks.jaster.cases import JasterSetting
 from nejumi_plugin.tasks.jaster.datasets import ALL_EN, ALL_JA, CATEGORIES
 from nejumi_plugin.tasks.jaster.names import task_of
-from nejumi_plugin.tasks.jaster.tables import build_task_tables as build, dataset_scores, summary_scores
+from nejumi_plugin.tasks.jaster.tables import build_task_tables as build
+from nejumi_plugin.tasks.jaster.tables import dataset_scores, summary_scores
 
 
 def record(dataset: str, pred: str, true: str, metrics: list[str], split: str = "test", i: int = 0) -> Scored:
-    row = {"run_name": "r", "model_name": "m", "target_dataset": dataset, "num_few_shots": 0, "data_type": split,
-           "id": i, "input": "x", "pred": pred, "true": true, "prompt": "p", "exact": int(pred == true),
-           "char_f1": 0.0, "set_f1": 0.0, "latency": 0.1}  # fmt: skip
+    row = {
+        "run_name": "r",
+        "model_name": "m",
+        "target_dataset": dataset,
+        "num_few_shots": 0,
+        "data_type": split,
+        "id": i,
+        "input": "x",
+        "pred": pred,
+        "true": true,
+        "prompt": "p",
+        "exact": int(pred == true),
+        "char_f1": 0.0,
+        "set_f1": 0.0,
+        "latency": 0.1,
+    }
     return Scored(f"{dataset}/{split}/{i}", "jaster_ja_0shot", (row,), {"metrics": metrics})
 
 
@@ -58,7 +72,8 @@ def test_no_categories_unless_all_of_all_ja_was_scored() -> None:
 def test_leaderboard_table_is_neo_shaped() -> None:
     keys = [key for members in CATEGORIES.values() for key in members]
     records = [
-        record(name, "1", "1", [k.removeprefix(f"{name}_") for k in keys if k.startswith(f"{name}_")]) for name in ALL_JA
+        record(name, "1", "1", [k.removeprefix(f"{name}_") for k in keys if k.startswith(f"{name}_")])
+        for name in ALL_JA
     ]
     records.append(record("jsts", "3.0", "3.0", ["pearson", "spearman"]))
     tables = build_task_tables(JasterSetting("ja", 0), records, "my-model")

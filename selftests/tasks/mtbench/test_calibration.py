@@ -84,8 +84,11 @@ def test_provenance_names_every_source_as_a_shared_file_with_its_sha256_and_the_
     used = {i.source for i in items} | {f"{i.language}-answers/{i.model}" for i in items}
     used |= {f"{lang}-{what}" for lang in ("ja", "en") for what in ("questions", "references")}
     prompt_files = sorted((CALIBRATION_DIR / "judge_prompts").glob("*.jsonl"))
-    named = {json.loads(line)["judge_prompt_set"] for lang in ("ja", "en")
-             for line in (CALIBRATION_DIR / f"{lang}.jsonl").read_text(encoding="utf-8").splitlines()}  # fmt: skip
+    named = {
+        json.loads(line)["judge_prompt_set"]
+        for lang in ("ja", "en")
+        for line in (CALIBRATION_DIR / f"{lang}.jsonl").read_text(encoding="utf-8").splitlines()
+    }
     assert {p.stem for p in prompt_files} == named
     used |= {p.stem for p in prompt_files}
     assert used <= set(sources)
@@ -144,8 +147,10 @@ def test_recorded_judge_prompts_against_neo_prompts(items: tuple[CalibrationItem
     neo_ja = load_judge_prompts(DEMO / "ja" / "judge_prompts.jsonl")
     for item in items:
         if item.language == "en":
-            assert item.match().user_prompt() == item.match(load_judge_prompts(DEMO / "en" / "judge_prompts.jsonl")
-                                                            ).user_prompt()  # fmt: skip
+            assert (
+                item.match().user_prompt()
+                == item.match(load_judge_prompts(DEMO / "en" / "judge_prompts.jsonl")).user_prompt()
+            )
         else:
             assert item.recorded_prompt.output_format == "[[評価]]" and neo_ja[item.judge_prompt].output_format == (
                 "[[rating]]"
@@ -184,7 +189,7 @@ def with_rows(tmp_path: Path, rows: list[object], language: str = "en") -> Path:
         ({"judge_prompt_set": "../x"}, r"judge_prompt_set '../x'"),
         ({"answers": None}, r"mistyped field\(s\) answers"),
     ],
-)  # fmt: skip
+)
 def test_a_broken_item_names_file_line_and_problem(tmp_path: Path, change: dict, message: str) -> None:
     good = first_row("en")
     folder = with_rows(tmp_path, [good, "", {**good, "id": "x", **change}])

@@ -36,8 +36,14 @@ def test_custom_template_renders_as_spec_3_2(make_config: Callable[..., Path]) -
 
 
 def test_custom_template_uses_the_language_and_the_conv_keys(make_config: Callable[..., Path]) -> None:
-    cfg = config(make_config, custom_conv_template=True, conv_sep="\n", conv_stop_token_ids="[7, 8]",
-                 conv_role_message_separator=": ", conv_role_only_separator=":")
+    cfg = config(
+        make_config,
+        custom_conv_template=True,
+        conv_sep="\n",
+        conv_stop_token_ids="[7, 8]",
+        conv_role_message_separator=": ",
+        conv_role_only_separator=":",
+    )
     dialogue = resolve_template(cfg, "en", "m").render(["Q1"], [])
     assert dialogue.prompt.endswith("fulfilling the request.\nInstruction: Q1\nResponse:")
     assert dialogue.stop_token_ids == (7, 8)
@@ -63,7 +69,10 @@ def test_api_models_get_the_templates_system_message(make_config: Callable[..., 
     dialogue = resolve_template(config(make_config), "ja", "gpt-4").render(["Q1", "Q2"], ["A1"])
     assert dialogue.prompt == ""  # the chatgpt template has no text form
     assert dialogue.messages == (
-        ("system", "You are a helpful assistant."), ("user", "Q1"), ("assistant", "A1"), ("user", "Q2"),
+        ("system", "You are a helpful assistant."),
+        ("user", "Q1"),
+        ("assistant", "A1"),
+        ("user", "Q2"),
     )
 
 

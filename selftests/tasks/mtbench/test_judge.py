@@ -7,11 +7,11 @@ from pathlib import Path
 import pytest
 
 from nejumi_plugin.backends.base import BackendError, GenerationRequest
+from nejumi_plugin.backends.mock import MockBackend
 from nejumi_plugin.engine import Engine
 from nejumi_plugin.store import CallStore
 from nejumi_plugin.tasks.mtbench.data import MtbenchData, load_mtbench
 from nejumi_plugin.tasks.mtbench.judge import JudgeSettings, judge_all, make_matches
-from nejumi_plugin.backends.mock import MockBackend
 
 DEMO = Path(__file__).resolve().parents[3] / "nejumi_plugin" / "demo_data" / "mtbench"
 JA_SENTENCE = (
@@ -20,8 +20,10 @@ JA_SENTENCE = (
     "using Japanese is not mandatory when providing only Python scripts or calculation results, where Japanese is "
     "not essential. Additionally, your explanation of judgement should be in Japanese."
 )
-FORMAT = ' After providing your explanation, you must rate the response on a scale of 1 to 10 by strictly following ' \
+FORMAT = (
+    " After providing your explanation, you must rate the response on a scale of 1 to 10 by strictly following "
     'this format: "[[rating]]", for example: "Rating: [[5]]".'
+)
 GENERAL = (
     "Please act as an impartial judge and evaluate the quality of the response provided by an AI assistant to the "
     "user question displayed below. Your evaluation should consider factors such as the helpfulness, relevance, "
@@ -123,7 +125,9 @@ def test_the_judge_is_asked_again_while_the_rating_is_not_1_to_10(tmp_path: Path
     verdicts = judge_all(engine, matches, JudgeSettings())
     assert len(backend.seen) == 3 * len(matches)  # every match used all three attempts
     # the last answer and its rating are kept
-    assert all((v.judgment, v.score, v.calls, v.made, len(v.replies)) == ("[[0]]", 0, 3, 3, 3) for v in verdicts.values())
+    assert all(
+        (v.judgment, v.score, v.calls, v.made, len(v.replies)) == ("[[0]]", 0, 3, 3, 3) for v in verdicts.values()
+    )
 
 
 def test_a_final_rating_stops_the_retries_and_a_rerun_replays_every_attempt(tmp_path: Path) -> None:

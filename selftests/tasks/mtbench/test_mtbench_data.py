@@ -43,8 +43,15 @@ def ref(qid: int, turns: tuple[str, ...] = ("r1", "r2")) -> dict:
 
 
 def prompt(name: str, **kw: str) -> dict:
-    base = {"name": name, "type": "single", "system_prompt": "s", "prompt_template": "{question}",
-            "description": "d", "category": "general", "output_format": "[[rating]]"}  # fmt: skip
+    base = {
+        "name": name,
+        "type": "single",
+        "system_prompt": "s",
+        "prompt_template": "{question}",
+        "description": "d",
+        "category": "general",
+        "output_format": "[[rating]]",
+    }
     return {**base, **kw}
 
 
@@ -53,8 +60,10 @@ def dataset(tmp_path: Path) -> Path:
     """A minimal valid set: one writing and one math question, a reference for the math one, all four prompts."""
     write_jsonl(tmp_path / "q" / "question.jsonl", [q(1), q(2, "math")])
     write_jsonl(tmp_path / "r" / "gpt-4.jsonl", [ref(2)])
-    write_jsonl(tmp_path / "p" / "judge_prompts.jsonl", [prompt("pair-v2", type="pairwise", output_format="[[A]]")]
-                + [prompt(n) for n in JUDGE_PROMPTS])  # fmt: skip
+    write_jsonl(
+        tmp_path / "p" / "judge_prompts.jsonl",
+        [prompt("pair-v2", type="pairwise", output_format="[[A]]")] + [prompt(n) for n in JUDGE_PROMPTS],
+    )
     return tmp_path
 
 
@@ -80,8 +89,9 @@ def test_real_sets_load(lang: str, first_id: int, n_refs: int) -> None:
         assert sorted(data.references) == list(range(101, 131))
     else:
         assert data.references[47][0] == "" and data.references[47][1]  # empty turn-1 reference is data
-        assert all("The expected language is Japanese." in p.prompt_template + p.system_prompt
-                   for p in data.prompts.values())  # fmt: skip
+        assert all(
+            "The expected language is Japanese." in p.prompt_template + p.system_prompt for p in data.prompts.values()
+        )
 
 
 @pytest.mark.parametrize(
@@ -101,8 +111,11 @@ def test_small_sets_load(folder: str, lang: str, ids: list[int]) -> None:
 
 def test_nejumi3_small_set_needs_its_reference_name() -> None:
     d = DATA / "small_for_test" / "ja_nejumi3"
-    with pytest.raises(MtbenchDataError, match=rf"reference answer file not found in {d}: looked for gpt-4.jsonl.*"
-                       rf"set {KEYS['references']} to"):  # fmt: skip
+    with pytest.raises(
+        MtbenchDataError,
+        match=rf"reference answer file not found in {d}: looked for gpt-4.jsonl.*"
+        rf"set {KEYS['references']} to",
+    ):
         load_mtbench("ja", d, d, DATA / "ja", "gpt-4", KEYS)
     data = load_mtbench("ja", d, d, DATA / "ja", "base-gpt4o-with-human-annotation")
     assert len(data.questions) == 8  # no trailing newline in that file
@@ -111,8 +124,11 @@ def test_nejumi3_small_set_needs_its_reference_name() -> None:
 
 def test_raw_9f220b6_question_file_names_line_50() -> None:
     path = DATA / "ja" / "alt" / "question_v1.2_raw_9f220b6.jsonl"
-    with pytest.raises(MtbenchDataError, match=rf"{path}:50: not valid JSON .*near '.*d\) \"3人の男の子.*'\); "
-                       rf"the line starts '\{{\"question_id\": 50"):
+    with pytest.raises(
+        MtbenchDataError,
+        match=rf"{path}:50: not valid JSON .*near '.*d\) \"3人の男の子.*'\); "
+        rf"the line starts '\{{\"question_id\": 50",
+    ):
         load_questions(path)
 
 
@@ -131,14 +147,23 @@ def test_reference_file_search_order(dataset: Path) -> None:
 @pytest.mark.parametrize(
     ("remove", "message"),
     [
-        ("q/question.jsonl", r"question file not found in .*/q: looked for question.jsonl; set mtbench.dataset.ja."
-                             r"question_artifacts_path"),
-        ("r/gpt-4.jsonl", r"reference answer file not found in .*/r: looked for gpt-4.jsonl, reference_answer/gpt-4."
-                          r"jsonl; set mtbench.dataset.ja.referenceanswer_artifacts_path"),
-        ("p/judge_prompts.jsonl", r"judge prompt file not found in .*/p: looked for judge_prompts.jsonl; set mtbench."
-                                  r"dataset.ja.judge_prompt_artifacts_path"),
+        (
+            "q/question.jsonl",
+            r"question file not found in .*/q: looked for question.jsonl; set mtbench.dataset.ja."
+            r"question_artifacts_path",
+        ),
+        (
+            "r/gpt-4.jsonl",
+            r"reference answer file not found in .*/r: looked for gpt-4.jsonl, reference_answer/gpt-4."
+            r"jsonl; set mtbench.dataset.ja.referenceanswer_artifacts_path",
+        ),
+        (
+            "p/judge_prompts.jsonl",
+            r"judge prompt file not found in .*/p: looked for judge_prompts.jsonl; set mtbench."
+            r"dataset.ja.judge_prompt_artifacts_path",
+        ),
     ],
-)  # fmt: skip
+)
 def test_missing_files_name_folder_and_config_key(dataset: Path, remove: str, message: str) -> None:
     (dataset / remove).unlink()
     with pytest.raises(MtbenchDataError, match=message):
@@ -173,11 +198,14 @@ def test_find_file_says_when_the_folder_is_missing(tmp_path: Path) -> None:
         ([{"category": "math", "turns": ["a", "b"]}], r":1: missing key 'question_id'"),
         ([{"question_id": "x1", "category": "math", "turns": ["a", "b"]}], r":1: question_id 'x1' is not an integer"),
         ([{"question_id": 4, "turns": ["a", "b"]}], r":1: question 4 is missing key\(s\) category"),
-        ([q(1), "", '{"question_id": 2, "category": "math" "turns": []}'], r":3: not valid JSON \(Expecting ',' "
-                                                                            r"delimiter at column 39, near '.*math\" \"turns.*'\)"),
+        (
+            [q(1), "", '{"question_id": 2, "category": "math" "turns": []}'],
+            r":3: not valid JSON \(Expecting ',' "
+            r"delimiter at column 39, near '.*math\" \"turns.*'\)",
+        ),
         (["[1, 2]"], r":1: expected a JSON object, got list"),
     ],
-)  # fmt: skip
+)
 def test_bad_question_files_name_file_line_and_question(tmp_path: Path, rows: list, message: str) -> None:
     path = write_jsonl(tmp_path / "question.jsonl", rows)
     with pytest.raises(MtbenchDataError, match=f"{path}{message}"):
@@ -205,11 +233,14 @@ def test_references_later_line_overwrites_and_empty_turns_are_data(tmp_path: Pat
 @pytest.mark.parametrize(
     ("refs", "message"),
     [
-        ([], r"gpt-4.jsonl: no reference for question\(s\) 2, 3 \(math/reasoning/coding questions are judged against a "
-             r"2-turn reference\); point mtbench.dataset.ja.referenceanswer_artifacts_path at"),
+        (
+            [],
+            r"gpt-4.jsonl: no reference for question\(s\) 2, 3 \(math/reasoning/coding questions are judged against a "
+            r"2-turn reference\); point mtbench.dataset.ja.referenceanswer_artifacts_path at",
+        ),
         ([ref(2, ("only",)), ref(3)], r"gpt-4.jsonl: question\(s\) 2 have a reference without exactly 2 turns"),
     ],
-)  # fmt: skip
+)
 def test_missing_reference_for_a_math_question(dataset: Path, refs: list, message: str) -> None:
     write_jsonl(dataset / "q" / "question.jsonl", [q(1), q(2, "math"), q(3, "coding")])
     write_jsonl(dataset / "r" / "gpt-4.jsonl", refs or [ref(1)])  # q1 is writing: its reference does not count
@@ -220,15 +251,22 @@ def test_missing_reference_for_a_math_question(dataset: Path, refs: list, messag
 @pytest.mark.parametrize(
     ("prompts", "message"),
     [
-        ([prompt("single-v1"), prompt("single-math-v1")], r"judge_prompts.jsonl: missing judge prompt\(s\) "
-                                                          r"single-v1-multi-turn, single-math-v1-multi-turn"),
-        ([prompt(n, output_format="[[A]]" if n == "single-v1" else "[[rating]]") for n in JUDGE_PROMPTS],
-         r"judge prompt 'single-v1' has output_format '\[\[A\]\]'; FastChat accepts only "
-         r"\[\[rating\]\] or \[\[評価\]\]"),
-        ([prompt(n, type="pairwise" if n == "single-math-v1" else "single") for n in JUDGE_PROMPTS],
-         r"judge prompt 'single-math-v1' has type 'pairwise'; expected 'single'"),
+        (
+            [prompt("single-v1"), prompt("single-math-v1")],
+            r"judge_prompts.jsonl: missing judge prompt\(s\) "
+            r"single-v1-multi-turn, single-math-v1-multi-turn",
+        ),
+        (
+            [prompt(n, output_format="[[A]]" if n == "single-v1" else "[[rating]]") for n in JUDGE_PROMPTS],
+            r"judge prompt 'single-v1' has output_format '\[\[A\]\]'; FastChat accepts only "
+            r"\[\[rating\]\] or \[\[評価\]\]",
+        ),
+        (
+            [prompt(n, type="pairwise" if n == "single-math-v1" else "single") for n in JUDGE_PROMPTS],
+            r"judge prompt 'single-math-v1' has type 'pairwise'; expected 'single'",
+        ),
     ],
-)  # fmt: skip
+)
 def test_bad_prompt_sets(dataset: Path, prompts: list, message: str) -> None:
     write_jsonl(dataset / "p" / "judge_prompts.jsonl", prompts)
     with pytest.raises(MtbenchDataError, match=message):

@@ -48,10 +48,12 @@ def test_neo_tables_reproduce_the_golden_scores(dataset: str, model: str) -> Non
 def test_minus_one_rows_are_dropped_and_duplicates_averaged_first() -> None:
     category_of = {1: "math", 2: "math", 3: "writing"}
     judgments = [
-        {"question_id": 1, "turn": 1, "score": 4}, {"question_id": 1, "turn": 1, "score": 8},  # one cell: 6
-        {"question_id": 2, "turn": 1, "score": 9}, {"question_id": 2, "turn": 2, "score": -1},  # -1 dropped
+        {"question_id": 1, "turn": 1, "score": 4},
+        {"question_id": 1, "turn": 1, "score": 8},  # one cell: 6
+        {"question_id": 2, "turn": 1, "score": 9},
+        {"question_id": 2, "turn": 2, "score": -1},  # -1 dropped
         {"question_id": 3, "turn": 1, "score": 7.5},
-    ]  # fmt: skip
+    ]
     scores = category_scores(judgments, category_of)
     assert scores == {"math": 7.5, "writing": 7.5}  # math = mean(6, 9), not mean(4, 8, 9)
     assert leaderboard_table("m", scores)["data"] == [["m", 7.5, 7.5, 7.5]]
@@ -86,9 +88,11 @@ def test_show_result_matches_the_original_programs_stdout(output: str) -> None:
 
 def test_show_result_counts_duplicates_twice_and_drops_minus_one() -> None:
     judgments = [
-        {"question_id": 1, "turn": 1, "score": 4}, {"question_id": 1, "turn": 1, "score": 8},  # both rows count
-        {"question_id": 2, "turn": 1, "score": 9}, {"question_id": 2, "turn": 2, "score": -1},  # -1 dropped
-    ]  # fmt: skip
+        {"question_id": 1, "turn": 1, "score": 4},
+        {"question_id": 1, "turn": 1, "score": 8},  # both rows count
+        {"question_id": 2, "turn": 1, "score": 9},
+        {"question_id": 2, "turn": 2, "score": -1},  # -1 dropped
+    ]
     assert show_result(judgments) == {"turn1": 7.0, "average": 7.0, "n_rows_used": 3, "n_rows_dropped_minus1": 1}
     judgments.append({"question_id": 2, "turn": 2, "score": 7.5})
     got = show_result(judgments)

@@ -29,6 +29,8 @@ def test_parse_rating(text: str, rating: float) -> None:
     assert got == rating and type(got) is type(rating)
 
 
-@pytest.mark.parametrize(("rating", "final"), [(1, True), (10, True), (7.0, True), (7.5, False), (0, False), (11, False), (-1, False)])
+@pytest.mark.parametrize(
+    ("rating", "final"), [(1, True), (10, True), (7.0, True), (7.5, False), (0, False), (11, False), (-1, False)]
+)
 def test_retry_rule(rating: float, final: bool) -> None:
     assert is_final(rating) is final

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from nejumi_plugin.backends.base import BackendError, Completion, GenerationRequest
+from nejumi_plugin.backends.mock import MockBackend
 from nejumi_plugin.engine import Engine
 from nejumi_plugin.store import CallStore
 from nejumi_plugin.tasks.mtbench.cases import MtbenchCase
@@ -14,7 +15,6 @@ from nejumi_plugin.tasks.mtbench.conversation import CustomTemplate, TokenizerTe
 from nejumi_plugin.tasks.mtbench.data import load_mtbench
 from nejumi_plugin.tasks.mtbench.judge import JudgeSettings
 from nejumi_plugin.tasks.mtbench.runner import OUTPUT_COLUMNS, MtbenchOptions, MtbenchRunner, QuestionError
-from nejumi_plugin.backends.mock import MockBackend
 
 DEMO = Path(__file__).resolve().parents[3] / "nejumi_plugin" / "demo_data" / "mtbench" / "ja"
 TEMPLATE = CustomTemplate("SYS", ("指示", "応答"), "\n### ", "###", (2,), ": ", ": ")
@@ -54,14 +54,26 @@ def test_local_temperatures_follow_fastchat_and_api_models_use_one(tmp_path: Pat
     runner, cases, answerer, _ = make_runner(tmp_path, lambda r: "x")
     runner.prepare(cases)
     by_category = {c.category: r.temperature for c, r in zip(cases, answerer.seen[:8])}
-    assert by_category == {"coding": 0.0, "extraction": 0.0, "humanities": 0.1, "math": 0.0, "reasoning": 0.0,
-                           "roleplay": 0.7, "stem": 0.1, "writing": 0.7}
+    assert by_category == {
+        "coding": 0.0,
+        "extraction": 0.0,
+        "humanities": 0.1,
+        "math": 0.0,
+        "reasoning": 0.0,
+        "roleplay": 0.7,
+        "stem": 0.1,
+        "writing": 0.7,
+    }
     runner, cases, answerer, _ = make_runner(tmp_path / "api", lambda r: "x", api=True)
     runner.prepare(cases)
     assert {r.temperature for r in answerer.seen} == {0.1}
     assert all(r.messages and not r.stop and not r.model_eos for r in answerer.seen)
-    assert answerer.seen[8].messages[:4] == (("system", "SYS"), ("user", runner.data.questions[0].turns[0]),
-                                             ("assistant", "x"), ("user", runner.data.questions[0].turns[1]))
+    assert answerer.seen[8].messages[:4] == (
+        ("system", "SYS"),
+        ("user", runner.data.questions[0].turns[0]),
+        ("assistant", "x"),
+        ("user", runner.data.questions[0].turns[1]),
+    )
 
 
 def test_a_stop_string_at_index_zero_is_generated_again_without_stops(tmp_path: Path) -> None:
