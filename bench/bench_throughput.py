@@ -6,7 +6,7 @@
     python bench/bench_throughput.py --mix fewshot [--per-dataset 8] [--mmlu 1]   # Neo's 4-shot prompts
 
 Methods (all greedy, fp32, CPU, max_new_tokens = the dataset's output_length, prompts without special tokens):
-  a      Neo's way: `transformers.pipeline("text-generation")` called once per prompt (spec/jaster.md §4).
+  a      Neo's way: `transformers.pipeline("text-generation")` called once per prompt (docs/scoring-jaster.md).
   b      batched left-padded `model.generate`, one dataset at a time, length-sorted, `--batch-size` rows a batch.
   bstop  b with `stop_strings=["\\n\\n"]` (Neo scores only the text before the first blank line).
   h      the harness's own backend (HFBackend.generate) in this process, its model loaded outside the timing: c

@@ -1,4 +1,5 @@
-"""Blending: tasks this run does not evaluate, taken from earlier runs (spec/mtbench.md §6, Neo's blend_run).
+"""Blending: tasks this run does not evaluate, taken from earlier runs, as Neo's blend_run does
+(docs/scoring-mtbench.md, "Blending").
 
 A source is a local run directory (`outputs/<run>`), an offline W&B run directory, or a W&B run path
 `entity/project/run_id` (its tables are the artifacts `run-<id>-<table>:latest`, as Neo reads them). Each task brings

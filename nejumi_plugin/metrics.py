@@ -1,7 +1,7 @@
-"""Scoring functions of llm-jp-eval 1.2 / Nejumi Leaderboard Neo (spec: jaster.md §5-§6).
+"""Scoring functions of llm-jp-eval 1.2 / Nejumi Leaderboard Neo (docs/scoring-jaster.md, "Metrics").
 
 Every function reproduces the reference numbers bit for bit, quirks included
-(see jaster-notes.md section A): ``char_f1`` is fuzzywuzzy's integer-rounded
+(see docs/scoring-jaster.md, "Metrics"): ``char_f1`` is fuzzywuzzy's integer-rounded
 ``token_sort_ratio``, ``set_f1`` counts predicted items in its recall numerator,
 ``parse_float`` maps unparsable text to -2.0, and NaN correlations become 0.0.
 """

@@ -1,4 +1,4 @@
-"""A real OpenAI-compatible server for selftests: `transformers serve` on the tiny model (environment.md §3)."""
+"""A real OpenAI-compatible server for selftests: `transformers serve` on the tiny model."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Tests for nejumi_plugin.metrics against the spec (jaster.md §6) and the real fuzzywuzzy."""
+"""Tests for nejumi_plugin.metrics against docs/scoring-jaster.md, "Metrics", and the real fuzzywuzzy."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""A tiny random-weight Llama with a byte-level BPE tokenizer, saved like a real checkpoint (environment.md §4)."""
+"""A tiny random-weight Llama with a byte-level BPE tokenizer, saved like a real checkpoint."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The ``mtbench`` section of a run config (spec/mtbench.md §1.4, §3.2)."""
+"""The ``mtbench`` section of a run config (docs/scoring-mtbench.md, "Config keys" and "Conversation templates")."""
 
 from __future__ import annotations
 

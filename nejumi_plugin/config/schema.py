@@ -1,7 +1,7 @@
 """Pydantic models of a run config: Neo's ``configs/config_template.yaml`` key for key, plus our additions.
 
-Field names are the YAML keys (spec/mtbench.md §1.4, spec/jaster.md §1); every model forbids unknown keys,
-is strict and frozen (see ``_base.Section``). The ``mtbench`` section lives in ``mtbench_schema``.
+Field names are the YAML keys ("Config keys" in docs/scoring-jaster.md and docs/scoring-mtbench.md); every model
+forbids unknown keys, is strict and frozen (see ``_base.Section``). The ``mtbench`` section lives in ``mtbench_schema``.
 """
 
 from __future__ import annotations
@@ -116,7 +116,7 @@ class ModelConfig(Section):
 
 
 class LlmJpEvalLangConfig(Section):
-    """``llm_jp_eval.{ja,en}``: optional prompt templates (spec/jaster.md §4.3)."""
+    """``llm_jp_eval.{ja,en}``: optional prompt templates (docs/scoring-jaster.md, "Custom templates")."""
 
     custom_prompt_template: str | None = None
     custom_fewshots_template: str | None = None

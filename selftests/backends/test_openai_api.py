@@ -89,7 +89,7 @@ def test_stop_string_is_cut_although_the_server_keeps_it(
     assert stopped.text == expected and stop not in stopped.text
     assert stopped.finish_reason == "stop"
 
-    import openai  # the server itself keeps the stop string (environment.md §3): the backend is what cuts it
+    import openai  # the server itself keeps the stop string: the backend is what cuts it
 
     raw = openai.OpenAI(base_url=openai_server.base_url, api_key="EMPTY", max_retries=0)
     kw = {"model": openai_server.model, "max_tokens": 16, "temperature": 0.0, "stop": [stop]}

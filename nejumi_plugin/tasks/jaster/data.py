@@ -1,4 +1,5 @@
-"""Reading llm-jp-eval's evaluation layout: `<root>/{train,dev,test}/<name>.json` (spec/jaster.md §3)."""
+"""Reading llm-jp-eval's evaluation layout: `<root>/{train,dev,test}/<name>.json`
+(docs/scoring-jaster.md, "Data layout")."""
 
 from __future__ import annotations
 
@@ -43,7 +44,7 @@ class JasterLayout:
         return load_file(self.path(name, split))
 
     def few_shots(self, name: str, n: int) -> tuple[Sample, ...]:
-        """The first `n` train samples, shared by every item (spec §4.2)."""
+        """The first `n` train samples, shared by every item (docs/scoring-jaster.md, "Few-shot examples")."""
         if n == 0:
             return ()
         train = self.load(name, "train")

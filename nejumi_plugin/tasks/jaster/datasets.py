@@ -8,7 +8,7 @@ from typing import Literal
 Language = Literal["ja", "en"]
 Split = Literal["test", "dev"]
 
-# spec §7: Neo's categories (EL is commented out on Neo; jsts is reported but in no category).
+# Neo's categories (EL is commented out on Neo; jsts is reported but in no category).
 CATEGORIES: dict[str, tuple[str, ...]] = {
     "NLI": ("jamp_exact_match", "janli_exact_match", "jnli_exact_match", "jsem_exact_match", "jsick_exact_match"),
     "QA": ("jemhopqa_char_f1", "niilc_char_f1"),
@@ -84,7 +84,7 @@ MMLU_SUBJECTS: tuple[str, ...] = (
     "world_religions",
 )
 
-# spec §5 step 2: how each dataset's prediction is cleaned after the NFKC / blank-line cut.
+# Post-processing step 2: how each dataset's prediction is cleaned after the NFKC / blank-line cut.
 Cleaning = Literal["label", "number", "ja_answer", "en_letter", "strip", "none"]
 
 _CLEANING: dict[str, Cleaning] = {
@@ -133,7 +133,7 @@ class DatasetSpec:
         return "wiki" in self.name
 
     def max_samples(self, split: Split, testmode: bool) -> int:
-        """Neo's per-split sample cap (spec §8): the first N items of the file are scored."""
+        """Neo's per-split sample cap: the first N items of the file are scored."""
         if testmode:
             return 1 if self.is_mmlu else 2
         if self.is_wiki:

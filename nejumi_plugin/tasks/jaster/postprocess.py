@@ -1,4 +1,4 @@
-"""Neo's prediction clean-up (spec/jaster.md §5; quirks in jaster-notes.md A.1-A.3 are kept on purpose)."""
+"""Neo's prediction clean-up (docs/scoring-jaster.md; the quirks listed there are kept on purpose)."""
 
 from __future__ import annotations
 

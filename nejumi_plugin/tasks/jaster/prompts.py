@@ -1,4 +1,4 @@
-"""Neo's jaster prompts (spec/jaster.md §4), built in the same two stages as Neo.
+"""Neo's jaster prompts (docs/scoring-jaster.md, "Prompts"), built in the same two stages as Neo.
 
 Stage 1 builds a template with an `{input}` slot (Neo: a LangChain `PromptTemplate`); stage 2 fills the slot with the
 sample's input. Both stages use `safe_format`, which accepts only the named placeholders — never attribute or index
@@ -94,7 +94,7 @@ def build_template(
             safe_format(custom.fewshots, {"input": replace_braces(shot.input), "output": shot.output}, fs_where)
             for shot in few_shots
         )
-    # Neo appends the few-shot text to {instruction}; there is no {few_shots} placeholder (spec §4.3).
+    # Neo appends the few-shot text to {instruction}; there is no {few_shots} placeholder.
     return safe_format(custom.prompt, {"instruction": instruction + shots_text, "input": "{input}"}, where)
 
 

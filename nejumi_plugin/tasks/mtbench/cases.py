@@ -1,4 +1,4 @@
-"""Which MT-Bench items exist for a config: one case per question of each language switched on (spec/mtbench.md §7)."""
+"""Which MT-Bench items exist for a config: one case per question of each language switched on."""
 
 from __future__ import annotations
 

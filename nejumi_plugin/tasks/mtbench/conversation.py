@@ -1,4 +1,4 @@
-"""How a two-turn MT-Bench dialogue becomes a request (spec/mtbench.md §3.2-3.5).
+"""How a two-turn MT-Bench dialogue becomes a request (docs/scoring-mtbench.md, "Answer generation").
 
 Three kinds of template, in the order Neo's config chooses them:
 - Neo's custom template (`mtbench.custom_conv_template: true` and the `conv_*` keys), rendered as FastChat's

@@ -1,4 +1,4 @@
-"""Loading one language's MT-Bench data: questions, reference answers, judge prompts (spec/mtbench.md §2, §4.3-4.5).
+"""Loading one language's MT-Bench data: questions, reference answers, judge prompts (docs/scoring-mtbench.md).
 
 Files are read as FastChat reads them (JSONL, `question_id` cast to int, a later reference line overwriting an
 earlier one) and validated up front, so a broken artifact fails before any model or judge is called. Every error

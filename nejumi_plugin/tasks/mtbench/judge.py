@@ -1,4 +1,4 @@
-"""The single-answer judge of Neo's MT-Bench (spec/mtbench.md §4.3-4.7): matches, the exact prompts, retries.
+"""The single-answer judge of Neo's MT-Bench (docs/scoring-mtbench.md): matches, the exact prompts, retries.
 
 Each question gives two matches: turn 1 with `single-v1` (or `single-math-v1` and the turn-1 reference for math,
 reasoning and coding) and turn 2 with the multi-turn prompts (and both references). The judge is asked again, at

@@ -1,4 +1,5 @@
-"""Reading the judge's rating out of its answer, as FastChat@g-leaderboard does (spec/mtbench.md §4.7)."""
+"""Reading the judge's rating out of its answer, as FastChat@g-leaderboard does
+(docs/scoring-mtbench.md, "Rating parsing and retries")."""
 
 from __future__ import annotations
 

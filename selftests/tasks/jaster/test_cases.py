@@ -1,4 +1,4 @@
-"""Which items exist: Neo's sample counts, switches and target_dataset (spec/jaster.md §8)."""
+"""Which items exist: Neo's sample counts, switches and target_dataset (docs/scoring-jaster.md, "Sample counts")."""
 
 from __future__ import annotations
 

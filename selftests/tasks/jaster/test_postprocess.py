@@ -1,4 +1,4 @@
-"""Prediction clean-up, quirks included (spec/jaster.md §5, jaster-notes.md A.1-A.3)."""
+"""Prediction clean-up, quirks included (docs/scoring-jaster.md, "Post-processing" and "Quirks kept on purpose")."""
 
 from __future__ import annotations
 

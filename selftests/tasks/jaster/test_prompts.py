@@ -1,4 +1,4 @@
-"""Prompts byte for byte as spec/jaster.md §4 (the worked example is generated from the rebuilt jaster files)."""
+"""Prompts byte for byte as docs/scoring-jaster.md, "Prompts" (the worked example is generated from the rebuilt jaster files)."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ JEMHOPQA_SHOTS = (
 )
 JEMHOPQA_TEST0 = "質問：『ダンガンロンパ 希望の学園と絶望の高校生』と『ファイナルファンタジーXIII』、発売日が早いのはどちらでしょう？"
 
-# spec/jaster.md §4.1 "Example (ja, 4-shot, jemhopqa test[0])", copied verbatim
+# Neo's worked example (ja, 4-shot, jemhopqa test[0]), copied verbatim
 SPEC_EXAMPLE = (
     "以下は、タスクを説明する指示と、文脈のある入力の組み合わせです。要求を適切に満たす応答を書きなさい。\n\n### 指示:\n"
     "質問を入力とし、回答を出力してください。回答の他には何も含めないことを厳守してください。回答が'はい'と'いいえ'で答えることができる場合、'YES'と'NO'で答えてください。"

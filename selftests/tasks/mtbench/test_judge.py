@@ -1,4 +1,4 @@
-"""The judge: the exact requests sent (spec/mtbench.md §4.4-4.5), Neo's retry rule, replays from the CallStore."""
+"""The judge: the exact requests sent (docs/scoring-mtbench.md, "The judge request"), Neo's retry rule, replays from the CallStore."""
 
 from __future__ import annotations
 

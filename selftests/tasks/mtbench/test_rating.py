@@ -1,4 +1,4 @@
-"""Judge rating parsing, quirks included (spec/mtbench.md §4.7)."""
+"""Judge rating parsing, quirks included (docs/scoring-mtbench.md, "Rating parsing and retries")."""
 
 from __future__ import annotations
 
