@@ -32,7 +32,7 @@ class Engine:
 
     backend: Backend
     calls: CallStore
-    progress: Callable[[int, int], None] | None = None  # (generated so far, to generate) after each completion
+    progress: Callable[[str, int, int], None] | None = None  # (phase, generated so far, to generate) after each
     stats: EngineStats = field(default_factory=EngineStats)
     replay: bool = False  # answer only from the CallStore: the backend is never asked (`--replay`)
 
@@ -40,8 +40,11 @@ class Engine:
     def identity(self) -> Mapping[str, object]:
         return self.backend.identity()
 
-    def answer(self, requests: Mapping[str, GenerationRequest]) -> dict[str, Completion | BackendError]:
-        """Completions for `{name: request}`; a name maps to a `BackendError` when its request could not be served."""
+    def answer(
+        self, requests: Mapping[str, GenerationRequest], phase: str = "answers"
+    ) -> dict[str, Completion | BackendError]:
+        """Completions for `{name: request}`; a name maps to a `BackendError` when its request could not be served.
+        `phase` names the work in the progress display (`answers`, `judgments`)."""
         keys = {name: call_key(self.identity, req) for name, req in requests.items()}
         stored = self.calls.get_many(set(keys.values()))
         results: dict[str, Completion | BackendError] = {
@@ -54,10 +57,10 @@ class Engine:
                 results[name] = BackendError(f"--replay: {name} has no stored call in {self.calls.path}")
             self.stats.failed += len(missing)
         elif missing:
-            self._generate(_Pending.of(requests, keys, missing), results)
+            self._generate(_Pending.of(requests, keys, missing), results, phase)
         return results
 
-    def _generate(self, pending: _Pending, results: dict[str, Completion | BackendError]) -> None:
+    def _generate(self, pending: _Pending, results: dict[str, Completion | BackendError], phase: str) -> None:
         """Ask the backend for the pending requests and store each answer as it arrives; a Ctrl-C still stores what
         the backend hands over while it stops (paid for)."""
 
@@ -77,7 +80,7 @@ class Engine:
             for name in names:
                 results[name] = completion
             if self.progress:
-                self.progress(len(pending.taken), len(pending.batch))
+                self.progress(phase, len(pending.taken), len(pending.batch))
 
         with self._timed():
             arrivals = self.backend.generate(pending.batch)

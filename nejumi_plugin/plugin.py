@@ -130,7 +130,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
                 "benchmarks need a run config: pytest benchmarks --model-config configs/config.yaml"
             )
         return
-    blend_only = config.stash[SESSION_KEY].blend_only
+    nejumi = config.stash[SESSION_KEY]
+    blend_only = nejumi.blend_only
     kept, dropped = [], []
     for item in items:
         case = case_of(item)
@@ -140,6 +141,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         kept.append(item)
         if case is not None and hasattr(case, "keyword"):
             item.extra_keyword_matches.add(case.keyword)  # `-k mmlu_en_anatomy` selects a subject
+    nejumi.switched_off_items = len(dropped)
     if dropped:
         config.hook.pytest_deselected(items=dropped)
         items[:] = kept

@@ -301,6 +301,7 @@ class RunReport:
         lines = lines or ["nothing was scored", ""]
         lines.append(state_line(str(self.session.run_dir), self.run_complete, self.counts()))
         lines.append(calls_line(self.stats().calls, self.session.replay))
+        lines += self._not_run(len(terminalreporter.stats.get("deselected", [])))
         for more in self.hook.pytest_nejumi_summary(run=self.run):
             lines += more
         for line in [*lines, *self.notes]:
@@ -311,6 +312,18 @@ class RunReport:
             terminalreporter.write_line(f"INCOMPLETE: {problem}", red=True, bold=True)
         if self.violations:
             terminalreporter.write_line("fail-under: " + "; ".join(self.violations), red=True, bold=True)
+
+    def _not_run(self, deselected: int) -> list[str]:
+        """What this invocation left out and why: tasks the config switches off, and items -k/-m deselected."""
+        cfg, lines = self.session.cfg, []
+        off = [t for f in self.session.families for t in f.tasks(cfg) if t not in f.enabled(cfg)]
+        if off and not self.session.blend_only:
+            names = ", ".join(f"{t.shown} ({t.switch}: false)" if t.switch else t.shown for t in off)
+            lines.append(f"switched off in the config: {names}")
+        chosen = deselected - self.session.switched_off_items
+        if chosen > 0:
+            lines.append(f"deselected by -k/-m: {chosen} items (earlier scores of this run directory stay in the row)")
+        return lines
 
 
 def _sink_failure(name: str, err: Exception) -> str:

@@ -56,7 +56,8 @@ class NejumiSession:
     items_s: float = 0.0  # wall time inside benchmark items (generation, judging and scoring)
     resolve_s: float = 0.0  # finding the models (a download, the embedded model's conversion): part of `load`
     batch_per_module: bool = False  # xdist workers batch per module (modules are their unit of work)
-    progress: Callable[[int, int], None] | None = None
+    progress: Callable[[str, int, int], None] | None = None  # (phase, done, total): the live display
+    switched_off_items: int = 0  # benchmark functions with no case (a task switched off), deselected at collection
     selected: dict[str, list[Any]] = field(default_factory=lambda: defaultdict(list))  # batch -> its cases
     blends: list[BlendRequest] = field(default_factory=list)  # earlier runs to take tasks from
     replay: bool = False  # answer only from stored calls (`--replay`)

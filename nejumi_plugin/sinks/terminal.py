@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-import time
+import contextlib
+import sys
 from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 import pytest
 
@@ -38,20 +40,42 @@ def calls_line(calls: Mapping[str, Mapping[str, int]], replay: bool) -> str:
     return "calls: " + ("; ".join(parts) or "none") + (" (replay)" if replay else "")
 
 
-def live_progress(config: pytest.Config) -> Callable[[int, int], None]:
-    """Report generation progress on the terminal, through pytest's output capture."""
-    last = [0.0]
+def live_progress(config: pytest.Config) -> Callable[[str, int, int], None] | None:
+    """The live display of a run's generation phases; None under `-q`."""
+    return None if config.get_verbosity() < 0 else PhaseProgress(config)
 
-    def report(done: int, total: int) -> None:
-        now = time.monotonic()
-        if done < total and now - last[0] < 10:
-            return
-        last[0] = now
-        capman = config.pluginmanager.getplugin("capturemanager")
-        reporter = config.pluginmanager.getplugin("terminalreporter")
-        if capman is None or reporter is None:
-            return
-        with capman.global_and_fixture_disabled():
-            reporter.write_line(f"nejumi: generated {done}/{total}")
 
-    return report
+class PhaseProgress:
+    """One live line per phase (`jaster answers`, `MT-Bench judgments`): done/total, rate and time left, redrawn
+    in place by tqdm on the terminal pytest writes to, outside its output capture; the line stays when the phase
+    ends, and pytest's results go on on the next line. Output that is not a terminal (a CI log) gets none: the
+    summary says what was done."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+        self.bar: Any = None
+        self.phase = ""
+
+    def __call__(self, phase: str, done: int, total: int) -> None:
+        reporter = self.config.pluginmanager.getplugin("terminalreporter")
+        if reporter is None or not getattr(reporter, "isatty", False):
+            return
+        capman = self.config.pluginmanager.getplugin("capturemanager")
+        with capman.global_and_fixture_disabled() if capman else contextlib.nullcontext():
+            if self.bar is None or phase != self.phase or total != self.bar.total:
+                self._start(reporter, phase, total)
+            self.bar.update(done - self.bar.n)
+            if done >= total:
+                self.bar.close()
+                self.bar = None
+
+    def _start(self, reporter: Any, phase: str, total: int) -> None:
+        from tqdm import tqdm
+
+        if self.bar is not None:
+            self.bar.close()
+        if getattr(reporter._tw, "width_of_current_line", 1):  # after the module's name: the bar on a line below
+            reporter.line("")  # (not `write_line`, which would make pytest print the module's name again)
+        self.phase = phase
+        stream = getattr(reporter._tw, "_file", sys.stdout)  # where pytest's own lines go
+        self.bar = tqdm(total=total, desc=f"nejumi {phase}", unit=" req", file=stream, dynamic_ncols=True, leave=True)

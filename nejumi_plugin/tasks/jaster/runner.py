@@ -81,7 +81,7 @@ class JasterRunner:
             except (DataError, TemplateError) as err:
                 self._answers[case.key] = SampleError(str(err))
         if todo:
-            self._answers.update(self.engine.answer(todo))
+            self._answers.update(self.engine.answer(todo, "jaster answers"))
 
     def score(self, case: JasterCase) -> Scored:
         """The case's output-table row and what aggregation needs; raises SampleError if it cannot be scored."""

@@ -98,7 +98,7 @@ def judge_all(
     replies: dict[str, tuple[Completion, ...]] = {}
     pending = list(matches)
     for draw in range(max(1, settings.max_calls)):
-        answers = engine.answer({key: matches[key].request(settings, draw) for key in pending})
+        answers = engine.answer({key: matches[key].request(settings, draw) for key in pending}, "MT-Bench judgments")
         pending = []
         for key, answer in answers.items():
             if isinstance(answer, BackendError):

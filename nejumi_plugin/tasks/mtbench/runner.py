@@ -127,20 +127,21 @@ class MtbenchRunner:
 
     def _turn(self, questions: Iterable[Question]) -> None:
         """Answer the next turn of every question (one engine call), post-processed as FastChat does."""
-        requests, stops = {}, {}
+        requests, stops, turn = {}, {}, 1
         for q in questions:
             done = self._answers.get(q.question_id, [])
             assert isinstance(done, list)
             earlier = [a.text for a in done]
+            turn = len(earlier) + 1
             requests[str(q.question_id)] = self.request(q, earlier)
             stops[str(q.question_id)] = self.options.template.render(q.turns[: len(earlier) + 1], earlier).stop
-        replies = self.answerer.answer(requests)
+        replies = self.answerer.answer(requests, f"MT-Bench answers, turn {turn}")
         again = {
             k: replace(requests[k], stop=())
             for k, r in replies.items()
             if isinstance(r, Completion) and stopped_too_early(r.text, r.finish_reason, requests[k].stop)
         }
-        replies.update(self.answerer.answer(again) if again else {})
+        replies.update(self.answerer.answer(again, f"MT-Bench answers, turn {turn}, again") if again else {})
         for key, reply in replies.items():
             qid = int(key)
             if isinstance(reply, BackendError):
