@@ -46,7 +46,8 @@ def config(tmp_path: Path, name: str, rules: list[dict[str, str]]) -> Path:
         "mtbench": {"judge": {"api": "mock", "model": name, "options": {"answers": rules}}, "dataset": data},
     }
     path = tmp_path / f"{name}.yaml"
-    path.write_text(json.dumps(cfg), encoding="utf-8")  # JSON is YAML
+    # JSON is YAML, but PyYAML reads an escaped surrogate pair ("\ud83d\ude00") as two lone surrogates: unescaped
+    path.write_text(json.dumps(cfg, ensure_ascii=False), encoding="utf-8")
     return path
 
 
