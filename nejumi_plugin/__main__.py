@@ -1,4 +1,5 @@
-"""`python -m nejumi_plugin compare RUN_A RUN_B` and `python -m nejumi_plugin report RUN_DIR`."""
+"""`python -m nejumi_plugin compare RUN_A RUN_B`, `python -m nejumi_plugin report RUN_DIR` and
+`python -m nejumi_plugin judge-check --model-config CFG` (docs/judge-check.md)."""
 
 from __future__ import annotations
 
@@ -24,11 +25,55 @@ def _parser() -> argparse.ArgumentParser:
         sub.add_argument("--level", type=float, default=DEFAULT_LEVEL, help="interval level (default 0.95)")
     cmp.add_argument("--full", action="store_true", help="print predictions in full (default: 200 characters)")
     cmp.add_argument("--max-samples", type=int, default=None, help="list at most this many changed samples")
+    check = commands.add_parser("judge-check", help="rate the calibration set with the config's judge, vs GPT-4")
+    check.add_argument("--model-config", type=Path, required=True, help="the run's config (mtbench.judge)")
+    check.add_argument("--lang", default=None, help="ja or en (default: both)")
+    check.add_argument("--limit", type=int, default=None, help="the first N items per language (balanced)")
+    check.add_argument("--output-dir", type=Path, default=Path("outputs"), help="default outputs/")
+    check.add_argument("--prompts", default="run", help="run: the run's judge prompts (default); recorded: GPT-4's")
+    check.add_argument("--b", type=int, default=2000, help="bootstrap resamples of the bias (default 2000)")
+    check.add_argument("--seed", type=int, default=DEFAULT_SEED, help=f"bootstrap seed (default {DEFAULT_SEED})")
+    check.add_argument("--level", type=float, default=DEFAULT_LEVEL, help="interval level (default 0.95)")
     return parser
+
+
+def judge_check(args: argparse.Namespace) -> int:
+    """Exit 0, or 1 when some judgments failed (the rest are stored: a rerun asks only for those)."""
+    from .config import ConfigError, load_config
+    from .judge_check import JudgeCheckError, parse_languages, run, table
+    from .store import StoreError
+    from .tasks.mtbench.data import MtbenchDataError
+
+    try:
+        languages = parse_languages(args.lang)
+        result, folder = run(
+            load_config(args.model_config),
+            args.output_dir,
+            languages=languages,
+            limit=args.limit,
+            prompts=args.prompts,
+            seed=args.seed,
+            resamples=args.b,
+            level=args.level,
+        )
+    except (JudgeCheckError, ConfigError, MtbenchDataError, StoreError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    judge = result.identity.get("model", "?")
+    print(f"judge check: {judge} ({result.prompts} prompts), {len(result.checked)} calibration items")
+    print(f"judge calls: {result.made} made, {result.stored} from {folder / 'calls.sqlite'}")
+    print(table(result))
+    print(f"\nwrote {folder / 'judge-check.json'}\nwrote {folder / 'judge-check.html'}")
+    if result.failed:
+        print(f"error: {len(result.failed)} item(s) could not be judged; rerun to retry them", file=sys.stderr)
+        return 1
+    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.command == "judge-check" and args.b >= 1 and 0 < args.level < 1:
+        return judge_check(args)
     if args.b < 1 or not 0 < args.level < 1:
         print("error: --b must be at least 1 and --level between 0 and 1", file=sys.stderr)
         return 2
