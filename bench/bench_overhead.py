@@ -33,8 +33,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "selftests"))
 from scripted_judge import ScriptedJudge, serve  # type: ignore[import-not-found]
 
-JASTER = REPO.parent / "shared" / "data" / "jaster" / "1.2.6" / "evaluation" / "test"  # the full rebuilt data
-MTBENCH = REPO.parent / "shared" / "data" / "mtbench"
+DEMO_JASTER = REPO / "nejumi_plugin" / "demo_data" / "jaster" / "1.2.6" / "evaluation" / "test"  # 2 items a dataset
 DEMO_MTBENCH = REPO / "nejumi_plugin" / "demo_data" / "mtbench"  # the 8-question test-mode sets
 RUN = "full"
 DEAD_URL = "http://127.0.0.1:9/v1"  # nothing listens: collection and replay must not call anything
@@ -134,8 +133,16 @@ def report_profile(path: Path, top: int) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--jaster-data", type=Path, default=JASTER)
-    parser.add_argument("--mtbench-data", type=Path, default=MTBENCH)
+    parser.add_argument(
+        "--jaster-data",
+        type=Path,
+        help="jaster 1.2.6 evaluation/test (the full data; --testmode: default the demo excerpt)",
+    )
+    parser.add_argument(
+        "--mtbench-data",
+        type=Path,
+        help="a folder holding MT-Bench's ja/ and en/ files (--testmode: default the demo's 8-question sets)",
+    )
     parser.add_argument("--out", type=Path, default=None, help="keep the run here (default: a temp folder)")
     parser.add_argument("--skip", action="append", default=[], help="collect, run, replay or profile")
     parser.add_argument("--profile-collect", action="store_true")
@@ -144,6 +151,11 @@ def main() -> None:
     parser.add_argument("--testmode", action="store_true", help="Neo's test mode instead of the full item set")
     args = parser.parse_args()
     skip = {s for arg in args.skip for s in arg.split(",")}
+    if args.testmode:
+        args.jaster_data = args.jaster_data or DEMO_JASTER
+        args.mtbench_data = args.mtbench_data or DEMO_MTBENCH
+    elif args.jaster_data is None or args.mtbench_data is None:
+        parser.error("the full item set needs --jaster-data and --mtbench-data (or --testmode for the demo data)")
     print(f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f}")
 
     with tempfile.TemporaryDirectory(prefix="nejumi-overhead-") as tmp_name:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 
 import numpy as np
 import pytest
@@ -147,10 +146,7 @@ FULL = {
 def test_full_run_every_numeric_leaderboard_column_gets_an_interval_holding_its_value(tmp_path) -> None:
     jaster = {key: synthetic_jaster(key[0], key[1], **kw) for key, kw in FULL.items()}  # type: ignore[arg-type]
     board = write_fake_run(tmp_path / "run", jaster, {"ja": synthetic_mtbench("ja"), "en": synthetic_mtbench("en")})
-    start = time.perf_counter()
     intervals = run_dir_intervals(tmp_path / "run")  # B=1000: 15+1 ja datasets x100, 57 MMLU x5, x2 shots, 2x80 MT
-    elapsed = time.perf_counter() - start
-    assert elapsed < 5.0, f"B=1000 over a full run took {elapsed:.2f} s"
     row = dict(zip(board["columns"], board["data"][0]))
     assert set(intervals) == set(board["columns"]) - {"model_name"}
     for column, interval in intervals.items():
