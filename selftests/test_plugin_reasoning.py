@@ -75,8 +75,8 @@ def plain(pytester: pytest.Pytester, make_config: Callable[..., Path], tmp_path:
 def test_the_same_answers_with_thinking_give_the_same_row(
     pytester: pytest.Pytester, make_config: Callable[..., Path], tmp_path: Path, plain: Path, model: str
 ) -> None:
-    server = ReasoningServer()
-    with serve_reasoning(server) as url, serve(ScriptedJudge()) as judge_url:
+    server, scripted = ReasoningServer(), ScriptedJudge()
+    with serve_reasoning(server) as url, serve(scripted) as judge_url:
         judge = {"api": "openai_compatible", "base_url": judge_url, "model": "judge"}
         result = run_benchmarks(
             pytester, _config(make_config, "think.yaml", url, model, judge), tmp_path / "think", *SELECT
@@ -111,7 +111,9 @@ def test_the_same_answers_with_thinking_give_the_same_row(
     assert meta["judge"]["thinking"] is False
     assert set(meta["tasks"]) == {"jaster_ja_0shot", "mtbench_ja"}
     assert all(t["budget_spent_thinking"] == 0 for t in meta["tasks"].values())
-    assert THINKING not in (run_dir / "tables" / "mtbench_output_table_ja.json").read_text().split('"judgment"')[0]
+    judge_texts = [str(m["content"]) for body in scripted.bodies for m in body["messages"]]
+    assert judge_texts and not any("Let me think." in text for text in judge_texts)  # the judge saw answers only
+    assert sum("[The Start of Assistant's Answer]" in text for text in judge_texts) >= 8  # every question judged
 
 
 def test_a_small_budget_is_spent_thinking_and_counted(

@@ -4,6 +4,7 @@ from its answer."""
 from __future__ import annotations
 
 import pytest
+import yaml
 
 from nejumi_plugin.backends.base import Thinking
 from nejumi_plugin.backends.thinking import split_inline, take_apart
@@ -102,3 +103,8 @@ def test_tags_must_be_two_different_strings() -> None:
         "<reasoning>",
         "</reasoning>",
     ]
+
+
+@pytest.mark.parametrize(("text", "mode"), [("mode: on", "on"), ("mode: off", "off"), ("mode: auto", "auto")])
+def test_bare_on_and_off_in_yaml_are_the_modes(text: str, mode: str) -> None:
+    assert ReasoningConfig.model_validate(yaml.safe_load(text)).mode == mode  # YAML 1.1 reads `on` as true

@@ -26,6 +26,12 @@ class ReasoningConfig(Section):
     answer_tokens: int | None = Field(None, ge=1)
     tags: list[str] = Field(default_factory=lambda: list(DEFAULT_TAGS))
 
+    @field_validator("mode", mode="before")
+    @classmethod
+    def _yaml_on_off(cls, value: Any) -> Any:
+        """YAML 1.1 (PyYAML) reads a bare `on` / `off` as true / false: they mean the modes of those names."""
+        return {True: "on", False: "off"}.get(value, value) if isinstance(value, bool) else value
+
     @field_validator("tags")
     @classmethod
     def _two_tags(cls, value: Any) -> Any:
