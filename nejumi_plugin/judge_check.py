@@ -134,11 +134,12 @@ def check(
     )
 
 
-def slug(identity: Mapping[str, object], settings: JudgeSettings, prompts: str) -> str:
-    """`<provider or backend>-<model>-<hash>`: readable, and a different judge, sampling or prompt set gets another
-    folder (the hash covers the whole identity, the settings and the prompt set)."""
+def slug(identity: Mapping[str, object], settings: JudgeSettings, prompts: str, model: str | None = None) -> str:
+    """`<provider or backend>-<model>-<hash>`: readable (`model`: the config's name for the judge, else the
+    identity's, which for a local model is its resolved folder), and a different judge, sampling or prompt set gets
+    another folder (the hash covers the whole identity, the settings and the prompt set)."""
     kind = str(identity.get("provider") or identity.get("backend") or "judge")
-    name = re.sub(r"[^\w.\-]+", "_", f"{kind}-{identity.get('model', '')}").strip("._-") or "judge"
+    name = re.sub(r"[^\w.\-]+", "_", f"{kind}-{model or identity.get('model', '')}").strip("._-") or "judge"
     facts = {"identity": dict(identity), "settings": asdict(settings), "prompts": prompts}
     digest = hashlib.sha256(json.dumps(facts, sort_keys=True, default=str).encode()).hexdigest()[:8]
     return f"{name[:80]}-{digest}"
@@ -185,7 +186,7 @@ def run(
     sets = run_prompts(cfg, languages) if prompts == "run" else None
     settings = MtbenchFamily().judge_settings(probe)
     identity = judge_backend(cfg, probe.judge_path).identity()
-    folder = output_dir / f"judge-check-{slug(identity, settings, prompts)}"
+    folder = output_dir / f"judge-check-{slug(identity, settings, prompts, cfg.mtbench.judge.model)}"
     try:
         lock = hold(folder)
     except RunDirError as err:
