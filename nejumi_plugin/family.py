@@ -138,7 +138,7 @@ class Built:
     tables: dict[str, Table]
     block: dict[str, Any]
     complete: bool = True
-    meta: dict[str, Any] = field(default_factory=dict)
+    meta: dict[str, Any] = field(default_factory=dict)  # `notes`: lines said beside the task's scores
 
 
 class Runner(Protocol):
@@ -282,7 +282,8 @@ class FamilyBase:
 
         keys = sorted({k for one in built for k in one.block})
         rows = [[k, *(_number(one.block.get(k)) for one in built)] for k in keys]
-        return [*grid(["score", *(one.task.name for one in built)], rows), ""] if rows else []
+        notes = [f"{one.task.name}: {note}" for one in built for note in one.meta.get("notes", ())]
+        return [*grid(["score", *(one.task.name for one in built)], rows), *notes, ""] if rows else []
 
     def counts(self, task: Task, samples: Sequence[Sample]) -> dict[str, str]:
         return {}

@@ -22,7 +22,7 @@ from .backends.base import BackendError
 from .config import ConfigError, RunConfig
 from .engine import Engine
 from .judge_agreement import DEFAULT_LEVEL, DEFAULT_RESAMPLES, DEFAULT_SEED, Agreement, AgreementReport, RatedPair
-from .tasks.mtbench.calibration import CalibrationItem
+from .tasks.mtbench.calibration import CalibrationItem, balanced
 from .tasks.mtbench.data import JudgePrompt
 from .tasks.mtbench.judge import JudgeSettings, Verdict, judge_all
 from .tasks.mtbench.names import LANGUAGES
@@ -81,26 +81,12 @@ def parse_languages(lang: str | None) -> tuple[str, ...]:
 
 
 def select(items: Sequence[CalibrationItem], limit: int | None) -> list[CalibrationItem]:
-    """The first `limit` items of each language, taken round-robin over its categories (sorted by name, file order
-    within each), so a short check still sees every category; returned in file order. None: every item."""
+    """`--limit`: the first `limit` items of each language (`calibration.balanced`); None: every item."""
     if limit is None:
         return list(items)
     if limit < 1:
         raise JudgeCheckError(f"--limit {limit}: must be at least 1")
-    chosen: set[str] = set()
-    for language in dict.fromkeys(i.language for i in items):
-        queues: dict[str, list[CalibrationItem]] = {}
-        for item in items:
-            if item.language == language:
-                queues.setdefault(item.category, []).append(item)
-        order = [queues[c] for c in sorted(queues)]
-        taken = 0
-        while taken < limit and any(order):
-            for queue in order:
-                if queue and taken < limit:
-                    chosen.add(queue.pop(0).id)
-                    taken += 1
-    return [i for i in items if i.id in chosen]
+    return balanced(items, limit)
 
 
 def check(

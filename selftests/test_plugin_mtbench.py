@@ -17,8 +17,12 @@ from scripted_judge import ScriptedJudge, serve
 NO_JASTER = {f"run_llm_jp_eval_{lang}_{n}": False for lang in ("ja", "en") for n in ("0_shot", "few_shots")}
 
 
-def mtbench_config(make_config: Callable[..., Path], judge: dict[str, Any], languages: tuple[str, ...]) -> Path:
+def mtbench_config(
+    make_config: Callable[..., Path], judge: dict[str, Any], languages: tuple[str, ...], canary: int = 0
+) -> Path:
+    """MT-Bench only, on the demo questions; no canary unless asked (the request counts below are the run's own)."""
     dataset = mtbench_dataset("ja", "en")
+    judge = {"canary": canary, **judge}
     return make_config(
         **NO_JASTER,
         run_mt_bench_ja="ja" in languages,
@@ -161,10 +165,63 @@ def test_two_workers_give_the_same_numbers(
 ) -> None:
     judge = ScriptedJudge()
     with serve(judge) as url:
-        cfg = mtbench_config(make_config, {"api": "openai_compatible", "model": "j", "base_url": url}, ("ja", "en"))
+        judged = {"api": "openai_compatible", "model": "j", "base_url": url}
+        cfg = mtbench_config(make_config, judged, ("ja", "en"), canary=8)
         run_benchmarks(pytester, cfg, tmp_path / "out", "-n", "2").assert_outcomes(passed=16)
     board = load(tmp_path / "out" / "tiny-run" / "leaderboard.json")
-    # ja and en alike: 3 reference-based categories at 3, 5 others at 7
+    # ja and en alike: 3 reference-based categories at 3, 5 others at 7 (the canary's ratings are not among them)
     assert board["data"][0][board["columns"].index("AVG_MTbench_ja")] == 5.5
     assert board["data"][0][board["columns"].index("AVG_MTbench_en")] == 5.5
-    assert board["meta"]["complete"] is True and judge.requests == 2 * (16 + 5)
+    canary = [board["meta"]["mtbench"][f"mtbench_{lang}"]["canary"] for lang in ("ja", "en")]
+    assert [c["items"] for c in canary] == [8, 8]
+    # each language's canary was judged once, by the worker that ran its module
+    assert board["meta"]["complete"] is True and judge.requests == 2 * (16 + 5) + sum(c["calls"] for c in canary)
+
+
+def test_the_canary_is_judged_in_the_run_and_stays_out_of_neo_tables(
+    pytester: pytest.Pytester, make_config: Callable[..., Path], tmp_path: Path
+) -> None:
+    from nejumi_plugin.tasks.mtbench.canary import canary_items
+
+    items = canary_items("ja", 8)
+    judge = ScriptedJudge()
+    with serve(judge) as url:
+        judged = {"api": "openai_compatible", "model": "scripted-gpt-4", "base_url": url}
+        cfg = mtbench_config(make_config, judged, ("ja",), canary=8)
+        first = run_benchmarks(pytester, cfg, tmp_path / "out")
+        first.assert_outcomes(passed=8)
+        # the run's 16 judgments and 5 second asks, and one call per canary item (ja items are turn 1: 8 or 4)
+        assert judge.requests == 16 + 5 + 8
+        prompts = [body["messages"][-1]["content"] for body in judge.bodies]
+        assert all(sum(item.answers[0] in p for p in prompts) == 1 for item in items)  # each judged once
+        second = run_benchmarks(pytester, cfg, tmp_path / "out")
+        second.assert_outcomes(passed=8)
+        assert judge.requests == 29  # the rerun asked nothing: the canary's judgments came from calls.sqlite
+    run_dir = tmp_path / "out" / "tiny-run"
+    board = load(run_dir / "leaderboard.json")
+    # the row is the run's own: the same numbers as without a canary (test_scripted_judge_gives_neo_numbers...)
+    assert board["data"] == [["tiny-random", 3.0, 7.0, 7.0, 3.0, 3.0, 7.0, 7.0, 7.0, 5.5]]
+    output = load(run_dir / "tables" / "mtbench_output_table_ja.json")
+    assert len(output["data"]) == 16 and not any(item.answers[0] in json.dumps(output) for item in items)
+    meta = board["meta"]["mtbench"]["mtbench_ja"]
+    assert meta["judge_calls"] == 21  # the run's judgments only; the canary's are counted apart
+    canary = meta["canary"]
+    # by hand: the scripted judge rates reference-based items 4 and the others 8; GPT-4 rated these
+    gpt4 = {r["category"]: r["gpt4"] for r in canary["ratings"]}
+    expected = {"coding": 1, "extraction": 8, "humanities": 3, "math": 2, "reasoning": 6, "roleplay": 9, "stem": 7}
+    assert gpt4 == {**expected, "writing": 10}
+    scripted = {c: 4 if c in ("coding", "math", "reasoning") else 8 for c in gpt4}
+    differences = [scripted[c] - gpt4[c] for c in gpt4]  # +3, 0, +5, +2, -2, -1, +1, -2
+    a = canary["agreement"]
+    assert (canary["items"], canary["failed"], canary["calls"], a["n"]) == (8, 0, 8, 8)
+    assert a["bias"] == pytest.approx(sum(differences) / 8) == 0.75
+    assert a["within_one"] == pytest.approx(3 / 8)
+    from scipy.stats import spearmanr
+
+    assert a["spearman"] == pytest.approx(spearmanr([scripted[c] for c in gpt4], list(gpt4.values())).statistic)
+    assert canary["warning"] is None  # |0.75| <= 1 and spearman 0.73 >= 0.5
+    line = next(line for line in second.stdout.lines if "canary (" in line)
+    assert line.startswith("mtbench_ja: canary (8 items, 8 readable): bias vs GPT-4 +0.75 [")
+    assert "AVG judged by openai_compatible scripted-gpt-4" in second.stdout.str()
+    report = (run_dir / "report.html").read_text(encoding="utf-8")
+    assert "canary (8 items, 8 readable): bias vs GPT-4 +0.75" in report

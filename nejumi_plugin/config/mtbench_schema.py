@@ -129,6 +129,8 @@ class JudgeConfig(Section):
     timeout_s: float = Field(600.0, gt=0)  # seconds per judge request (the openai SDK's default, as on Neo)
     reasoning: ReasoningConfig = Field(default_factory=ReasoningConfig)  # a reasoning judge (o3, Claude thinking)
     options: dict[str, Any] = Field(default_factory=dict)  # what the provider itself takes (`api: mock`'s rules)
+    # calibration items judged in every run beside its own, per language, against GPT-4's ratings (0: none)
+    canary: int = Field(8, ge=0)
 
     @field_validator("api", mode="before")
     @classmethod

@@ -158,15 +158,19 @@ def scores_section(
     tasks: Sequence[tuple[Family, Task, Sequence[Sample]]],
     tables: Mapping[str, Table],
     intervals: Mapping[str, Interval],
+    meta: Mapping[str, Any] | None = None,
 ) -> str:
-    """Per task: every score of its block, its interval, and how many samples it rests on."""
+    """Per task: every score of its block, its interval, how many samples it rests on, and the notes its family
+    left in the row's meta (`meta[family][task]["notes"]`: MT-Bench's judge and canary)."""
     parts = []
     headers = ["score", "value", "95% interval", "±", "n"]
     for family, task, samples in tasks:
         if not (scores := _board(tables, task.leaderboard)):
             continue
         rows = _score_rows(scores, task, intervals, family.counts(task, samples))
-        parts.append(f"<div><h3>{esc(task.shown)}</h3>{grid(headers, rows, f'scores-{task.name}')}</div>")
+        notes = ((meta or {}).get(family.name) or {}).get(task.name, {}).get("notes", ())
+        said = "".join(f"<p class=meta>{esc(n)}</p>" for n in notes)
+        parts.append(f"<div><h3>{esc(task.shown)}</h3>{grid(headers, rows, f'scores-{task.name}')}{said}</div>")
     return "<h2>Scores</h2><div class=tasks>" + "".join(parts) + "</div>" if parts else ""
 
 
@@ -267,7 +271,7 @@ def render(
             headline_cards(row, intervals),
             leaderboard_section(board, intervals),
             radar_section(pngs, bool(radars(tables, intervals, [t for _, t, _ in tasks]))),
-            scores_section(tasks, tables, intervals),
+            scores_section(tasks, tables, intervals, meta),
             *(family.report([(t, samples) for f, t, samples in tasks if f is family]) for family in families),
         ]
     )

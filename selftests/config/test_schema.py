@@ -44,6 +44,7 @@ NEW_KEYS = {
     "mtbench.judge.dtype": "bfloat16",
     "mtbench.judge.max_retries": 16,
     "mtbench.judge.timeout_s": 600.0,
+    "mtbench.judge.canary": 8,
     "model.options": {},
     "mtbench.judge.options": {},
     "model.reasoning.mode": "auto",

@@ -7,8 +7,10 @@ from nejumi_plugin.sinks.terminal import calls_line, state_line
 from nejumi_plugin.tasks.jaster.cases import JasterSetting
 from nejumi_plugin.tasks.jaster.names import task_of as jaster_task
 from nejumi_plugin.tasks.jaster.report import summary_lines as jaster_lines
+from nejumi_plugin.tasks.mtbench.canary import canary_line
 from nejumi_plugin.tasks.mtbench.names import task_of as mtbench_task
 from nejumi_plugin.tasks.mtbench.report import summary_lines as mtbench_lines
+from nejumi_plugin.tasks.mtbench.tables import judge_line
 
 COUNTS = {"expected": 4, "scored": 4, "failed": 0}
 
@@ -37,6 +39,7 @@ def test_mtbench_grid_shows_neo_scores_show_result_and_the_judge() -> None:
         "show_result": {"turn1": 4.5, "turn2": 5.0, "average": 4.75},
         "parse_failures": 2,
         "judge": {"api": "hf", "model": "tiny"},
+        "notes": [judge_line({"api": "hf", "model": "tiny"}), canary_line(None)],
     }
     ja = Built(mtbench_task("ja"), {}, {"coding": 3.0, "writing": 6.5, "AVG": 4.75}, meta=meta)
     lines = mtbench_lines([ja])
@@ -44,9 +47,9 @@ def test_mtbench_grid_shows_neo_scores_show_result_and_the_judge() -> None:
     assert [line.split()[-1] for line in lines[2:5]] == ["4.7500", "3.0000", "6.5000"]  # AVG first
     assert "show_result turn2" in lines[6] and lines[6].endswith("5.0000")
     assert lines[8].split()[-1] == "2"
-    assert (
-        lines[9] == "judge: hf tiny (a local model: for demonstration only; its scores are not comparable with GPT-4's)"
-    )
+    local = "(a local model: for demonstration only; its scores are not comparable with GPT-4's)"
+    assert lines[9] == f"mtbench_ja: AVG judged by hf tiny {local}"
+    assert lines[10] == "mtbench_ja: canary: off (mtbench.judge.canary: 0)"
 
 
 def test_calls_line_says_what_was_made_and_what_the_store_served() -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -75,6 +75,25 @@ class CalibrationItem:
         prompt = self.recorded_prompt if prompts is None else prompts[self.judge_prompt]
         answers = (self.answers[0], self.answers[1] if self.turn == 2 else "")
         return Match(self.question, self.turn, prompt, answers, self.references)
+
+
+def balanced(items: Sequence[CalibrationItem], limit: int) -> list[CalibrationItem]:
+    """The first `limit` items of each language, taken round-robin over its categories (sorted by name, file order
+    within each), so a short selection still sees every category and is always the same; in file order."""
+    chosen: set[str] = set()
+    for language in dict.fromkeys(i.language for i in items):
+        queues: dict[str, list[CalibrationItem]] = {}
+        for item in items:
+            if item.language == language:
+                queues.setdefault(item.category, []).append(item)
+        order = [queues[c] for c in sorted(queues)]
+        taken = 0
+        while taken < limit and any(order):
+            for queue in order:
+                if queue and taken < limit:
+                    chosen.add(queue.pop(0).id)
+                    taken += 1
+    return [i for i in items if i.id in chosen]
 
 
 def load_calibration(

@@ -116,6 +116,7 @@ class MtbenchFamily(FamilyBase):
             else cfg.mtbench.max_new_token,
             judge=self.judge_settings(ctx),
             thinking=thinking.thinking,
+            canary=cfg.mtbench.judge.canary,
         )
         return MtbenchRunner(self.data(language, cfg), self.answer_engine(ctx), ctx.engine("judge"), options)
 

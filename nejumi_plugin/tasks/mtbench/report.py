@@ -23,11 +23,8 @@ def summary_lines(tasks: Sequence[Built]) -> list[str]:
     for name in ("turn1", "turn2", "average"):
         rows.append([f"show_result {name}", *(_number(t.meta["show_result"].get(name)) for t in tasks)])
     rows.append(["parse failures (-1)", *(str(t.meta["parse_failures"]) for t in tasks)])
-    judge = tasks[0].meta["judge"]
-    note = f"{judge['api']} {judge['model']}"
-    if judge["api"] == "hf":
-        note += " (a local model: for demonstration only; its scores are not comparable with GPT-4's)"
-    return [*text_grid(["score", *(t.task.name for t in tasks)], rows), f"judge: {note}", ""]
+    notes = [f"{t.task.name}: {note}" for t in tasks for note in t.meta.get("notes", ())]
+    return [*text_grid(["score", *(t.task.name for t in tasks)], rows), *notes, ""]
 
 
 def counts(samples: Sequence[Sample]) -> dict[str, str]:

@@ -11,11 +11,13 @@ import hashlib
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from ...backends.base import BackendError, Completion, GenerationRequest, Thinking
 from ...engine import Engine
 from ...family import CaseError, Scored
 from ...usage import thinking_usage, token_usage
+from .canary import canary_items, canary_matches, canary_records
 from .cases import MtbenchCase
 from .conversation import Template, neo_cut, stopped_too_early
 from .data import MtbenchData, Question
@@ -66,6 +68,7 @@ class MtbenchOptions:
     max_new_token: int
     judge: JudgeSettings
     thinking: Thinking | None = None  # a reasoning model: both turns think first; history and judge see answers only
+    canary: int = 0  # calibration items judged beside the run's own (`canary`)
 
 
 @dataclass
@@ -87,6 +90,7 @@ class MtbenchRunner:
     _answers: dict[int, list[Answer] | BackendError] = field(default_factory=dict)
     _verdicts: dict[str, Verdict | BackendError] = field(default_factory=dict)
     _matches: dict[str, Match] = field(default_factory=dict)
+    _canary: list[dict[str, Any]] | None = None  # the canary items' ratings, once judged
 
     def question(self, case: MtbenchCase) -> Question:
         return next(q for q in self.data.questions if q.question_id == case.question_id)
@@ -167,7 +171,11 @@ class MtbenchRunner:
                 for match in make_matches(self.data, q, pair):
                     matches[f"{q.question_id}/{match.turn}"] = match
         self._matches.update(matches)
-        self._verdicts.update(judge_all(self.judge, matches, self.options.judge))
+        items = canary_items(self.options.language, self.options.canary) if self._canary is None else []
+        verdicts = judge_all(self.judge, {**matches, **canary_matches(items, self.data.prompts)}, self.options.judge)
+        if self._canary is None:  # judged in the same call as the run's first matches, once per runner
+            self._canary = canary_records(items, verdicts)
+        self._verdicts.update(verdicts)
 
     def score(self, case: MtbenchCase) -> Scored:
         """The question's two output-table rows plus what aggregation needs; raises QuestionError if it cannot be
@@ -219,6 +227,7 @@ class MtbenchRunner:
                 "question_id": case.question_id,
                 "category": question.category,
                 "judge_calls": sum(v.calls for v in verdicts if isinstance(v, Verdict)),
+                "canary": self._canary or [],  # beside the rows: never in a Neo table
             },
             usage={
                 "model": token_usage(a.reply for a in answers),

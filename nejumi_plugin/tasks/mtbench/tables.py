@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from ...family import Built, Scored, Table, Task, table
+from .canary import canary_line, canary_meta
 from .names import leaderboard_table_name, output_table, radar_table_name
 
 
@@ -69,6 +70,14 @@ def show_result(judgments: Iterable[Mapping[str, Any]]) -> dict[str, float | int
     return result
 
 
+def judge_line(judge: Mapping[str, str]) -> str:
+    """Who rated the answers: the AVG is that judge's, comparable with Neo's only as far as it rates like GPT-4."""
+    line = f"AVG judged by {judge['api']} {judge['model']}"
+    if judge["api"] == "hf":
+        line += " (a local model: for demonstration only; its scores are not comparable with GPT-4's)"
+    return line
+
+
 def build_task_tables(
     task: Task,
     language: str,
@@ -88,10 +97,13 @@ def build_task_tables(
         leaderboard_table_name(language): board,
         radar_table_name(language): radar_table(scores),
     }
+    canary = canary_meta([item for r in scored for item in r.data.get("canary", ())])
     meta = {
         "show_result": show_result(rows),
         "parse_failures": sum(1 for row in rows if row["score"] == -1),
         "judge_calls": sum(int(r.data.get("judge_calls", 0)) for r in scored),
         "judge": dict(judge),
+        "canary": canary,
+        "notes": [judge_line(judge), canary_line(canary)],  # beside the AVG, in the summary and the report
     }
     return Built(task, tables, dict(zip(board["columns"][1:], board["data"][0][1:])), meta=meta)
