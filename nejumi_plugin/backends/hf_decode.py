@@ -6,7 +6,7 @@ yielded at once and dropped from the batch and the KV cache (see MIN_SHRUNK_BATC
 is the same forward pass as `generate`'s (same positions, same cache, argmax), so the tokens are those of greedy
 `generate`. Stop strings are looked for in the generated text only — never across the prompt boundary, which
 `generate(stop_strings=...)` does. With `share_prefixes`, the prefill computes each prompt prefix that rows share
-once (see hf_prefix); the decoding after it is the same.
+once (see hf_prefix); the decoding after it is the same. Each step appends its keys and values in place (hf_cache).
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from typing import Any
 
 import torch
 
+from .hf_cache import reserve
 from .hf_prefix import Unshareable, plan_prefill, run_cost_for, shared_prefill
 from .hf_timing import DecodeTiming
 
@@ -64,6 +65,7 @@ def greedy_decode(
     with torch.inference_mode():
         out = _prefill(model, input_ids, mask, positions, cache_arg, extra, share_prefixes, timing)
         cache, next_pos = getattr(out, cache_arg), positions[:, -1] + 1
+        reserve(cache, max(budgets, default=1))  # decode steps append in place, not by copying the cache (hf_cache)
         clock = time.perf_counter()
         timing.prefill_s += clock - started
         for _ in range(max(budgets, default=0)):
