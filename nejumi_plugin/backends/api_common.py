@@ -38,6 +38,18 @@ DOWN_AFTER = 3  # requests in a row out of retries (no success between them): th
 MAX_RETRY_AFTER_S = 120.0  # a Retry-After longer than this is capped
 
 
+NEO_AZURE_API_VERSION = "2023-07-01-preview"  # Neo's judge
+REASONING_AZURE_API_VERSION = "2024-12-01-preview"  # the first that serves o-series models with reasoning_effort
+
+
+def azure_api_version(configured: str | None, thinking: bool) -> str:
+    """Azure's api-version: the config's, else Neo's — which Azure refuses for its reasoning deployments, so a
+    model or judge that thinks gets the first version that serves them."""
+    if configured:
+        return configured
+    return REASONING_AZURE_API_VERSION if thinking else NEO_AZURE_API_VERSION
+
+
 @dataclass(frozen=True)
 class ApiSettings:
     """Where and how to call a hosted model. Holds the *name* of the key's environment variable, never the key."""
@@ -46,7 +58,7 @@ class ApiSettings:
     provider: str = "openai"  # openai, azure, openai_compatible, anthropic, google, cohere
     base_url: str | None = None  # a proxy or a compatible server; azure: the endpoint
     api_key_env: str | None = None  # default: the provider's usual variable
-    api_version: str = "2023-07-01-preview"  # azure only (Neo's judge)
+    api_version: str = NEO_AZURE_API_VERSION  # azure only (see azure_api_version)
     concurrency: int = 32  # requests in flight at once
     max_retries: int = 16  # attempts per request, transient errors only
     retry_wait_s: float = 10.0  # cap of the exponential, jittered wait between attempts

@@ -7,7 +7,8 @@ from collections.abc import Sequence
 
 from ..config import ConfigError, RunConfig
 from ..config.dtypes import torch_dtype_name
-from .api_common import ApiSettings
+from ..reasoning import decide
+from .api_common import ApiSettings, azure_api_version
 from .base import Backend
 from .hf import HFBackend, HFSettings
 from .placement import Placement, worker_count, worker_device_map
@@ -66,12 +67,15 @@ def model_backend(
         )
     if not m.pretrained_model_name_or_path:
         raise ConfigError(f"{cfg.source_path}: model.pretrained_model_name_or_path: the API model's name is required")
+    name = provider(m.api).name
+    thinking = decide(m.reasoning, name, m.pretrained_model_name_or_path).on
     return api_backend(
         ApiSettings(
             model=m.pretrained_model_name_or_path,
-            provider=provider(m.api).name,
+            provider=name,
             base_url=m.base_url,
             api_key_env=m.api_key_env,
+            api_version=azure_api_version(m.api_version, thinking),
             concurrency=m.concurrency,
             max_retries=m.max_retries,
             timeout_s=m.timeout_s,
@@ -97,6 +101,7 @@ def judge_backend(cfg: RunConfig, judge_path: str, loaded: Sequence[Backend] = (
             provider=name,
             base_url=judge.base_url,
             api_key_env=judge.api_key_env,
+            api_version=azure_api_version(judge.api_version, decide(judge.reasoning, name, judge.model).on),
             concurrency=cfg.mtbench.parallel,
             max_retries=judge.max_retries,
             timeout_s=judge.timeout_s,

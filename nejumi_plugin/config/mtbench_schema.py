@@ -122,6 +122,7 @@ class JudgeConfig(Section):
     model: str = "gpt-4"
     base_url: str | None = None
     api_key_env: str | None = None  # the environment variable holding the key (default: the provider's usual one)
+    api_version: str | None = None  # azure only; default: see backends.api_common.azure_api_version
     temperature: float = Field(0.0, ge=0.0)
     max_tokens: int = Field(2048, ge=1)
     dtype: Literal["float32", "float16", "bfloat16"] = "bfloat16"  # api: hf only

@@ -73,6 +73,7 @@ class ModelConfig(Section):
     # (default: the provider's usual one), requests in flight, attempts per request, seconds per request
     base_url: str | None = None
     api_key_env: str | None = None
+    api_version: str | None = None  # azure only; default: see backends.api_common.azure_api_version
     concurrency: int = Field(32, ge=1)
     max_retries: int = Field(16, ge=1)
     timeout_s: float = Field(600.0, gt=0)

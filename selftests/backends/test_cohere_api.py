@@ -16,7 +16,7 @@ from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
 from nejumi_plugin.backends.api_common import ApiSettings
-from nejumi_plugin.backends.base import BackendError, Completion, GenerationRequest
+from nejumi_plugin.backends.base import BackendError, Completion, GenerationRequest, Thinking
 from nejumi_plugin.backends.cohere_api import CohereBackend
 
 KEY = "co-test-key-123"
@@ -111,6 +111,32 @@ def test_plain_prompt_is_one_user_turn_and_no_stop_is_omitted(
         "messages": [{"role": "user", "content": "1+1="}],
         "temperature": 0.0,
         "max_tokens": 5,
+        "stream": False,
+    }
+
+
+def test_a_thinking_request_has_its_budget_and_no_stop_and_the_thinking_is_kept_apart(
+    httpserver: HTTPServer, make: Callable[..., CohereBackend], key: str
+) -> None:
+    """Command A Reasoning: `thinking` with its token budget, `max_tokens` over thinking and answer, no stop
+    sequence (it would end the thinking); thinking items are not the answer, which is cut at the stop client-side."""
+    body = chat_body("東京です。\n\n質問：")
+    body["message"]["content"].insert(0, {"type": "thinking", "thinking": "首都を思い出す。"})
+    httpserver.expect_request(CHAT).respond_with_json(body)
+    request = GenerationRequest("", 16, stop=("\n\n",), messages=(("user", "日本の首都は？"),), thinking=Thinking(256))
+    (completion,) = results(make(model="command-a-reasoning-08-2025"), [request]).values()
+    assert isinstance(completion, Completion)
+    assert (completion.text, completion.thinking, completion.finish_reason) == (
+        "東京です。",
+        "首都を思い出す。",
+        "stop",
+    )
+    assert sent(httpserver) == {
+        "model": "command-a-reasoning-08-2025",
+        "messages": [{"role": "user", "content": "日本の首都は？"}],
+        "temperature": 0.0,
+        "max_tokens": 256 + 16,
+        "thinking": {"type": "enabled", "token_budget": 256},
         "stream": False,
     }
 

@@ -60,6 +60,33 @@ def test_api_models_by_neo_name_and_ours(make_config: Callable[..., Path], monke
     assert judge_backend(judge, "j").settings.provider == "openai_compatible"
 
 
+def test_azure_api_version_neos_for_gpt4_a_newer_one_for_reasoning_deployments_or_the_configs(
+    make_config: Callable[..., Path],
+) -> None:
+    """Azure serves its o-series deployments only from api-version 2024-12-01-preview: a model or judge that thinks
+    gets that one unless the config names its own; everything else keeps Neo's."""
+
+    def version(model: str, **keys: object) -> str:
+        cfg = load_config(make_config(model={"api": "azure", "pretrained_model_name_or_path": model, **keys}), [])
+        backend = model_backend(cfg, model)
+        assert isinstance(backend, OpenAIBackend)
+        return backend.settings.api_version
+
+    assert version("gpt-4") == "2023-07-01-preview"
+    assert version("o3-mini") == version("gpt-5-mini") == "2024-12-01-preview"
+    assert version("o3-mini", reasoning={"mode": "off"}) == "2023-07-01-preview"
+    assert version("gpt-4o", reasoning={"mode": "on"}) == "2024-12-01-preview"
+    assert version("o3-mini", api_version="2025-04-01-preview") == "2025-04-01-preview"
+    judges = {"use_azure": True}
+    neo = judge_backend(load_config(make_config(mtbench=judges), []), "gpt-4")
+    o3 = judge_backend(load_config(make_config(mtbench={**judges, "judge": {"model": "o3"}}), []), "o3")
+    pinned = {**judges, "judge": {"model": "gpt-4", "api_version": "2024-10-21"}}
+    own = judge_backend(load_config(make_config(mtbench=pinned), []), "gpt-4")
+    assert isinstance(neo, OpenAIBackend) and isinstance(o3, OpenAIBackend) and isinstance(own, OpenAIBackend)
+    assert (neo.settings.api_version, o3.settings.api_version) == ("2023-07-01-preview", "2024-12-01-preview")
+    assert own.settings.api_version == "2024-10-21"
+
+
 @pytest.mark.parametrize(
     ("worker", "gpus", "device_map", "expected"),
     [

@@ -10,7 +10,7 @@ import pytest
 from api_helpers import results
 from reasoning_server import THINKING, THINKING_TOKENS, ReasoningServer, serve_reasoning
 
-from nejumi_plugin.backends.api_common import ApiSettings
+from nejumi_plugin.backends.api_common import ApiSettings, azure_api_version
 from nejumi_plugin.backends.base import BackendError, Completion, GenerationRequest, Thinking
 from nejumi_plugin.backends.openai_api import OpenAIBackend
 
@@ -107,3 +107,28 @@ def test_a_stop_string_sent_to_a_server_would_have_ended_the_thinking(server: tu
     plain = GenerationRequest("", 259, stop=("\n\n",), messages=(("user", "質問"),))
     (answer,) = results(backend(url, "qwen3-inline", "openai_compatible"), [plain]).values()
     assert isinstance(answer, Completion) and answer.text == "<think>\nLet me think."  # no answer at all
+
+
+def test_an_azure_reasoning_deployment_gets_the_same_budgets_at_its_deployment_url(
+    server: tuple[ReasoningServer, str],
+) -> None:
+    """Azure serves OpenAI's reasoning models under a deployment name: the request is OpenAI's, sent to the
+    deployment's path."""
+    reasoning, url = server
+    azure = OpenAIBackend(
+        ApiSettings(
+            model="azure-o3-mini",
+            provider="azure",
+            base_url=url,
+            api_key_env="NEJUMI_TEST_KEY",
+            api_version=azure_api_version(None, thinking=True),
+            max_retries=1,
+        )
+    )
+    (answer,) = results(azure, [JASTER]).values()
+    assert isinstance(answer, Completion) and answer.text == "Rating: [[8]]"
+    assert reasoning.paths == ["/v1/openai/deployments/o3-mini/chat/completions?api-version=2024-12-01-preview"]
+    (body,) = reasoning.bodies
+    assert body["max_completion_tokens"] == 256 + 3 and body["reasoning_effort"] == "low"
+    assert not {"max_tokens", "temperature", "stop"} & set(body) and not reasoning.refused
+    assert answer.reasoning_tokens == THINKING_TOKENS
