@@ -53,6 +53,7 @@ class ChangedSample:
     pred_a: str
     pred_b: str
     reference: str  # jaster: the gold answer; MT-Bench: the question
+    reference_label: str = "gold"  # what `reference` is, in words (its task's)
 
 
 @dataclass
@@ -63,6 +64,7 @@ class Comparison:
     diffs: list[ScoreDiff]
     changed: list[ChangedSample]
     shared: dict[str, int] = field(default_factory=dict)  # task -> samples (questions) scored by both
+    units: dict[str, str] = field(default_factory=dict)  # task -> what its `shared` counts, in words
     only: dict[str, tuple[int, int]] = field(default_factory=dict)  # task -> (only in A, only in B)
     b: int = DEFAULT_B
     seed: int = DEFAULT_SEED
@@ -104,6 +106,7 @@ def _compare_task(
     units_a, units_b = {s.unit: s.group for s in samples_a}, {s.unit for s in samples_b}
     shared = set(units_a) & units_b
     cmp.shared[task.name] = len(shared)
+    cmp.units[task.name] = task.units
     cmp.only[task.name] = (len(set(units_a) - units_b), len(units_b - set(units_a)))
     shared_a = [s for s in samples_a if s.unit in shared]
     shared_b = [replace(s, group=units_a[s.unit]) for s in samples_b if s.unit in shared]
@@ -123,6 +126,7 @@ def _compare_task(
                     sa.prediction,
                     sb.prediction,
                     sa.reference,
+                    task.reference_label,
                 )
             )
     return _paired(reps_a, reps_b, task, level)
@@ -199,7 +203,7 @@ def format_comparison(cmp: Comparison, *, max_chars: int | None = 200, max_sampl
     for task, n in cmp.shared.items():
         only_a, only_b = cmp.only[task]
         lines.append(
-            f"{task}: {n} shared {'questions' if task.startswith('mtbench') else 'samples'}"
+            f"{task}: {n} shared {cmp.units.get(task, 'samples')}"
             + (f" ({only_a} only in A, {only_b} only in B)" if only_a or only_b else "")
         )
     header = ("score", "A", "B", "B-A", f"{pct} interval of B-A", "p")
@@ -227,9 +231,8 @@ def format_comparison(cmp: Comparison, *, max_chars: int | None = 200, max_sampl
     for s in shown:
         a, b = (("unreadable" if v == -1 and s.metric == "rating" else _fmt(v)) for v in (s.score_a, s.score_b))
         lines.append(f"- {s.task} {s.group} {s.key}: {s.metric} {a} -> {b}")
-        label = "question" if s.task.startswith("mtbench") else "gold"
         lines += [
-            f"    {label}: {_clip(s.reference, max_chars)}",
+            f"    {s.reference_label}: {_clip(s.reference, max_chars)}",
             f"    A: {_clip(s.pred_a, max_chars)}",
             f"    B: {_clip(s.pred_b, max_chars)}",
         ]

@@ -41,6 +41,8 @@ class Task:
     headline: tuple[str, ...] = ("AVG",)  # its block's columns shown first, in this order (the rest sorted)
     title: str = ""  # how people say it (`MT-Bench ja`); the name when empty
     switch: str = ""  # the config key that switches it on (`run_mt_bench_ja`), for messages
+    units: str = "samples"  # what its bootstrap resamples, in words (MT-Bench: `questions`), for messages
+    reference_label: str = "gold"  # what a Sample's `reference` is (MT-Bench: `question`), for messages
 
     @property
     def shown(self) -> str:

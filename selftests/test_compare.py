@@ -71,6 +71,12 @@ def test_lists_exactly_the_samples_whose_score_changed(runs: tuple[Path, Path]) 
     text = format_comparison(result)
     assert "samples whose score changed: 6" in text
     assert "B: もっと良い答え" in text and "rating 7.0000 -> unreadable" in text
+    # each task's own words, from its Task: MT-Bench resamples questions and shows the question, jaster the gold
+    assert (
+        "jaster_ja_0shot: 20 shared samples (0 only in A, 1 only in B)" in text
+        and "mtbench_ja: 8 shared questions" in text
+    )
+    assert "    gold: 東京 都庁" in text and "    question: " in text
 
 
 def test_paired_differences(runs: tuple[Path, Path], tmp_path: Path) -> None:

@@ -39,6 +39,8 @@ def task_of(language: str) -> Task:
         scale=10.0,
         title=f"MT-Bench {language}",
         switch=f"run_mt_bench_{language}",
+        units="questions",
+        reference_label="question",
     )
 
 
