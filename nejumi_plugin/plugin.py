@@ -23,9 +23,9 @@ def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
 
 @pytest.hookimpl
 def pytest_nejumi_families() -> list[Any]:
-    from .registry import builtin_families
+    from .registry import installed_families
 
-    return builtin_families()
+    return installed_families()  # jaster, MT-Bench and every family an installed package declares
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

@@ -1,6 +1,7 @@
-"""Where the families come from: the built-in ones (jaster, MT-Bench), those `pytest_nejumi_families` hooks add
-in a pytest run, and, for `python -m nejumi_plugin report|compare` (no pytest session), those packages declare under
-the entry point group `nejumi.families` (each a callable returning a family)."""
+"""Where the families come from: the built-in ones (jaster, MT-Bench), those installed packages declare under the
+entry point group `nejumi.families` (each a callable returning a family; found in a pytest run and by
+`python -m nejumi_plugin report|compare` alike), and, in a pytest run, those a `conftest.py` returns from its
+`pytest_nejumi_families` hook."""
 
 from __future__ import annotations
 
@@ -20,5 +21,5 @@ def builtin_families() -> list[Family]:
 
 
 def installed_families() -> list[Family]:
-    """The built-in families, then every family an installed package declares (for the command line)."""
+    """The built-in families, then every family an installed package declares."""
     return [*builtin_families(), *(point.load()() for point in entry_points(group=ENTRY_POINTS))]

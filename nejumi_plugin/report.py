@@ -93,7 +93,7 @@ class RunReport:
     # -- the row -----------------------------------------------------------------------------------------------
     def row_records(self) -> dict[str, Scored]:
         """Every case scored under this config: the store's, then this invocation's over them."""
-        stored = {r.key: r for r in self.session.results.records(self.session.config_hash)}
+        stored = {r.key: r for r in self.session.results.records(self.session.scoring_hash)}
         return {**stored, **self.records}
 
     def task_missing(self, task: str, records: Mapping[str, Scored], earlier: Mapping[str, Any]) -> list[str]:
@@ -176,7 +176,7 @@ class RunReport:
         earlier = read_board(run_dir)
         self.build(
             self._earlier_missing(earlier)
-            if (earlier or {}).get("meta", {}).get("config_hash") == self.session.config_hash
+            if (earlier or {}).get("meta", {}).get("scoring_hash") == self.session.scoring_hash
             else {}
         )
         extra = self.blended()
@@ -299,7 +299,7 @@ class RunReport:
             if mine:
                 lines += family.summary(mine)
         lines = lines or ["nothing was scored", ""]
-        lines.append(state_line(str(self.session.run_dir), self.run_complete, self.counts()))
+        lines.append(state_line(str(self.session.run_dir), self.run_complete, self.counts(), self.problems))
         lines.append(calls_line(self.stats().calls, self.session.replay))
         lines += self._not_run(len(terminalreporter.stats.get("deselected", [])))
         for more in self.hook.pytest_nejumi_summary(run=self.run):
@@ -322,7 +322,9 @@ class RunReport:
             lines.append(f"switched off in the config: {names}")
         chosen = deselected - self.session.switched_off_items
         if chosen > 0:
-            lines.append(f"deselected by -k/-m: {chosen} items (earlier scores of this run directory stay in the row)")
+            kept = sum(1 for r in self.scored if r.key not in self.records)
+            why = f"{kept} earlier scores of this run directory stay in the row" if kept else "not in the row"
+            lines.append(f"deselected by -k/-m: {chosen} items ({why})")
         return lines
 
 

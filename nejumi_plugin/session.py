@@ -243,12 +243,13 @@ class NejumiSession:
             scored = runner.score(case)
         finally:
             self.items_s += time.perf_counter() - started
-        self.results.put(scored, self.config_hash)
+        self.results.put(scored, self.scoring_hash)
         return scored
 
     @cached_property
-    def config_hash(self) -> str:
-        return self.cfg.config_hash
+    def scoring_hash(self) -> str:
+        """The key of this config's scores in `results.sqlite` (`RunConfig.scoring_hash`)."""
+        return self.cfg.scoring_hash
 
     # -- what the row was measured with --------------------------------------------------------------------------
     def meta(self, **extra: Any) -> dict[str, Any]:
@@ -268,6 +269,7 @@ class NejumiSession:
             "run_name": self.run_name,
             "config_path": str(self.cfg.source_path),
             "config_hash": self.cfg.config_hash,
+            "scoring_hash": self.scoring_hash,
             "testmode": self.cfg.testmode,
             "jaster_add_special_tokens": self.cfg.llm_jp_eval.add_special_tokens,
             "versions": versions,

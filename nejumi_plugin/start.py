@@ -70,6 +70,12 @@ def _checked(config: pytest.Config, cwd: Path, worker: bool) -> _Checked:
     except ConfigError as err:
         raise _usage(err) from None
     families = [family for found in config.hook.pytest_nejumi_families() for family in found]
+    twice = sorted({f.name for f in families if sum(g.name == f.name for g in families) > 1})
+    if twice:
+        raise pytest.UsageError(
+            f"benchmark family {', '.join(map(repr, twice))} is registered twice (a package's `nejumi.families` entry "
+            "point and a conftest's pytest_nejumi_families hook?): register each family once"
+        )
     try:
         bounds = {**cfg.report.fail_under, **parse_bounds(config.getoption("fail_under") or {})}
     except ValueError as err:

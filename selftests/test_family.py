@@ -65,7 +65,9 @@ def config(path: Path, run_name: str, answers: dict[str, str]) -> Path:
     return path
 
 
-def run(bench: Path, cfg: Path, out: Path, *args: str) -> subprocess.CompletedProcess[str]:
+def run(
+    bench: Path, cfg: Path, out: Path, *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [
             sys.executable,
@@ -82,7 +84,7 @@ def run(bench: Path, cfg: Path, out: Path, *args: str) -> subprocess.CompletedPr
             *args,
         ],
         cwd=bench.parent,
-        env={**os.environ},
+        env={**os.environ, **(env or {})},
         capture_output=True,
         text=True,
         timeout=600,
@@ -124,7 +126,7 @@ def test_items_tables_and_the_row(runs: dict[str, Any]) -> None:
 
 def test_the_results_store_holds_every_scored_case(runs: dict[str, Any]) -> None:
     store = ResultStore(runs["out"] / "a" / "results.sqlite")
-    records = store.records(load_config(runs["cfg_a"]).config_hash)
+    records = store.records(load_config(runs["cfg_a"]).scoring_hash)
     store.close()
     assert sorted(r.key for r in records) == [f"exact_{t}/{i}" for t in ("capitals", "sums") for i in range(3)]
 
@@ -165,3 +167,30 @@ def test_blending_and_compare(runs: dict[str, Any]) -> None:
     diffs = {d.column: d.b - d.a for d in cmp.diffs if d.a is not None and d.b is not None}
     assert diffs == {"exact_match_exact_capitals": 0.0, "exact_match_exact_sums": pytest.approx(-1 / 3)}
     assert [(c.key, c.pred_a, c.pred_b) for c in cmp.changed] == [("exact_sums-2", "13", "14")]
+
+
+def installed_package(site: Path) -> dict[str, str]:
+    """`exact_family` as an installed package declares it: a dist-info with a `nejumi.families` entry point."""
+    info = site / "exact_family_pkg-0.1.dist-info"
+    info.mkdir(parents=True)
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: exact-family-pkg\nVersion: 0.1\n", encoding="utf-8")
+    (info / "entry_points.txt").write_text("[nejumi.families]\nexact = exact_family:ExactFamily\n", encoding="utf-8")
+    paths = [str(site), str(SELFTESTS), os.environ.get("PYTHONPATH", "")]
+    return {"PYTHONPATH": os.pathsep.join(p for p in paths if p)}
+
+
+def test_a_family_from_an_installed_package_runs_without_a_conftest(tmp_path: Path) -> None:
+    """A family a package declares under `nejumi.families` is found by a pytest run (and by the command line) with
+    no hook of its own; registered twice (entry point and conftest) it is a usage error naming it."""
+    env = installed_package(tmp_path / "site")
+    bench = tmp_path / "bench"
+    bench.mkdir()
+    (bench / "test_exact.py").write_text(BENCHMARK, encoding="utf-8")
+    cfg = config(tmp_path / "a.yaml", "a", RIGHT)
+    done = run(bench, cfg, tmp_path / "out", env=env)
+    assert done.returncode == 0 and "6 passed" in done.stdout, done.stdout + done.stderr
+    assert row(tmp_path / "out" / "a")["exact_match_exact_capitals"] == pytest.approx(2 / 3)
+    (bench / "conftest.py").write_text(CONFTEST, encoding="utf-8")
+    twice = run(bench, cfg, tmp_path / "out2", env=env)
+    assert twice.returncode == pytest.ExitCode.USAGE_ERROR and "Traceback" not in twice.stderr
+    assert "benchmark family 'exact' is registered twice" in twice.stderr and not (tmp_path / "out2").exists()

@@ -247,6 +247,39 @@ def test_resume_generates_nothing_twice(pytester: pytest.Pytester, make_config: 
     result.stdout.fnmatch_lines(["calls: model * made, 8 from the store"])
 
 
+def test_a_narrower_run_keeps_the_wider_row_and_collecting_writes_nothing(
+    pytester: pytest.Pytester, make_config: Callable
+) -> None:
+    """A later `-k jnli` (with settings that change no score) leaves the run directory's row whole; one that changes a
+    score-deciding key starts the row afresh; `--collect-only` writes nothing, in a new directory or an old one."""
+    cfg, out = make_config(), pytester.path / "out"
+    board = out / "tiny-run" / "leaderboard.json"
+    collected = run_benchmarks(pytester, cfg, out, "--collect-only", "-q")
+    assert collected.ret == pytest.ExitCode.OK and not out.exists()
+    run_benchmarks(pytester, cfg, out, "-k", "jnli or jamp").assert_outcomes(passed=16)
+    wide = load(board)
+    assert len(wide["columns"]) == 5  # model_name, jnli and jamp in 0- and 4-shot
+    narrow = run_benchmarks(
+        pytester, cfg, out, "-k", "jnli", "--set", "model.batch_size=3", "--set", "report.html=false"
+    )
+    narrow.assert_outcomes(passed=8)
+    narrow.stdout.fnmatch_lines(
+        ["calls: model 0 made, 8 from the store*", "deselected by -k/-m: * items (8 earlier scores * stay in the row)"]
+    )
+    assert load(board)["columns"] == wide["columns"] and load(board)["data"] == wide["data"]
+    before = board.read_bytes()
+    assert run_benchmarks(pytester, cfg, out, "--collect-only", "-q").ret == pytest.ExitCode.OK
+    assert board.read_bytes() == before
+    changed = run_benchmarks(pytester, cfg, out, "-k", "jnli", "--set", "llm_jp_eval.ja_num_shots=2")
+    changed.assert_outcomes(passed=8)
+    changed.stdout.fnmatch_lines(["deselected by -k/-m: * items (not in the row)"])
+    assert load(board)["columns"] == [
+        "model_name",
+        "jnli_exact_match_jaster_ja_0shot",
+        "jnli_exact_match_jaster_ja_2shot",
+    ]
+
+
 def test_interrupted_run_keeps_its_generations(make_config: Callable, tmp_path: Path) -> None:
     """Ctrl-C in the middle of a run: what was generated stays in calls.sqlite and is not generated again."""
     cfg, out = make_config(), tmp_path / "out"

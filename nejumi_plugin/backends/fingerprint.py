@@ -45,7 +45,7 @@ def fingerprint(folder: Path, memo_dir: Path | None) -> str | None:
             memo[key] = known
         digest.update(f"{path.name}:{known['sha256']}\n".encode())
     if changed and memo_path is not None:
-        _write(memo_path, memo)
+        _write(memo_path, {key: known for key, known in memo.items() if os.path.exists(key)})  # forget deleted files
     return digest.hexdigest()[:16]
 
 

@@ -55,8 +55,11 @@ def worker_device_map(device_map: str | None) -> str | None:
 
 def mtbench_placement(mtbench: MtbenchConfig, device_map: str | None) -> Placement:
     """Where MT-Bench's answer model goes: as the jaster model unless Neo's GPU keys ask for a GPU group."""
-    gpus, per = gpu_count(), mtbench.num_gpus_per_model
-    if gpus == 0 or (per == 1 and mtbench.max_gpu_memory is None):
+    per = mtbench.num_gpus_per_model
+    if device_map == "cpu" or (per == 1 and mtbench.max_gpu_memory is None):
+        return Placement(worker_device_map(device_map))  # a model the config keeps on the CPU stays there
+    gpus = gpu_count()
+    if gpus == 0:
         return Placement(worker_device_map(device_map))
     groups = max(1, gpus // per)
     first = ((worker_index() or 0) % groups) * per
@@ -75,16 +78,18 @@ def _free_share(gpu: int) -> str:
     return f"{int(free * FASTCHAT_MEMORY_SHARE / 2**30)}GiB"
 
 
-def gpu_key_notes(mtbench: MtbenchConfig, *, api: bool, workers: int) -> list[str]:
+def gpu_key_notes(mtbench: MtbenchConfig, *, api: bool, workers: int, device_map: str | None = "auto") -> list[str]:
     """What start-up says about Neo's GPU keys when they cannot mean on this run what they meant on Neo (nothing,
     and torch is not even imported, when they are at their defaults)."""
     per, total = mtbench.num_gpus_per_model, mtbench.num_gpus_total
     if (per, total, mtbench.max_gpu_memory) == (1, 1, None):
         return []
-    gpus = 0 if api else gpu_count()
     keys = f"mtbench.num_gpus_per_model={per}, num_gpus_total={total}, max_gpu_memory={mtbench.max_gpu_memory}"
     if api:
         return [f"{keys}: ignored, the model is served by an API"]
+    if device_map == "cpu":
+        return [f"{keys}: ignored, model.device_map is cpu (the model runs on the CPU)"]
+    gpus = gpu_count()
     if gpus == 0:
         return [f"{keys}: ignored, no GPU is visible (the model runs on the CPU)"]
     notes = []

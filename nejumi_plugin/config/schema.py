@@ -250,5 +250,48 @@ class RunConfig(Section):
     @property
     def config_hash(self) -> str:
         """sha256 hex of the canonical JSON of ``to_public_dict()`` (sorted keys); independent of key order."""
-        text = json.dumps(self.to_public_dict(), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-        return hashlib.sha256(text.encode("utf-8")).hexdigest()
+        return _digest(self.to_public_dict())
+
+    @property
+    def scoring_hash(self) -> str:
+        """The digest of what decides a sample's score: the config less the keys that only say how fast, where to,
+        which tasks or how to report (`SCORE_NEUTRAL`). The run directory's scores are kept under it, so a later,
+        narrower invocation (`-k jnli --set model.concurrency=4`) keeps every earlier score in the row, and one that
+        changes the model, the prompts or the data starts the row afresh."""
+        public = self.to_public_dict()
+        for path in SCORE_NEUTRAL:
+            *parents, leaf = path.split(".")
+            section = public
+            for parent in parents:
+                section = section.get(parent) or {}
+            section.pop(leaf, None)
+        return _digest({key: value for key, value in public.items() if not key.startswith(TASK_SWITCH)})
+
+
+TASK_SWITCH = ("run_llm_jp_eval_", "run_mt_bench_")  # which tasks run: a task switched off is not in the row anyway
+SCORE_NEUTRAL = (
+    # where the results go and how they are reported, gated and blended
+    "wandb",
+    "report",
+    "run_chain",
+    "new_run",
+    "old_runs",
+    "github_version",
+    # how fast and how persistently the same requests are sent (the answers are keyed by request in calls.sqlite)
+    "model.batch_size",
+    "model.prefix_reuse",
+    "model.concurrency",
+    "model.max_retries",
+    "model.timeout_s",
+    "model.api_key_env",
+    "mtbench.parallel",
+    "mtbench.num_gpus_total",
+    "mtbench.judge.max_retries",
+    "mtbench.judge.timeout_s",
+    "mtbench.judge.api_key_env",
+)
+
+
+def _digest(data: Any) -> str:
+    text = json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()

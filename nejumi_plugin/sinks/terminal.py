@@ -20,13 +20,16 @@ def grid(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
     return [fmt(header), "  ".join("-" * w for w in widths), *(fmt(r) for r in rows)]
 
 
-def state_line(run_dir: str, complete: bool, counts: Mapping[str, int]) -> str:
-    """Where the results are, and whether the row is complete."""
-    state = (
-        "complete"
-        if complete
-        else (f"INCOMPLETE: {counts['scored']} of {counts['expected']} items scored, {counts['failed']} failed")
-    )
+def state_line(run_dir: str, complete: bool, counts: Mapping[str, int], problems: Sequence[str] = ()) -> str:
+    """Where the results are, and whether the row is complete (and, when every item was scored, what else is
+    missing: a blend or a sink that failed)."""
+    scored, expected, failed = counts["scored"], counts["expected"], counts["failed"]
+    if complete:
+        state = "complete"
+    elif problems and scored == expected and not failed:
+        state = f"INCOMPLETE: all {scored} items scored, but " + "; ".join(problems)
+    else:
+        state = f"INCOMPLETE: {scored} of {expected} items scored, {failed} failed"
     return f"results: {run_dir} ({state})"
 
 

@@ -191,7 +191,8 @@ def test_exhausted_retries_fail_that_request_and_the_rest_go_on(
     assert isinstance(out[0], BackendError) and isinstance(out[1], Completion) and out[1].text == "2"
     expected = (
         rf"request 0 to anthropic model '{MODEL}' at http://\S+ failed after 3 attempts; "
-        r"last error: InternalServerError 500: .*'api_error'.*Internal server error"
+        # the SDK's own wording of the body changes between releases: its type and message, in either order
+        r"last error: InternalServerError 500: (?=.*api_error)(?=.*Internal server error)"
     )
     assert re.search(expected, str(out[0])), str(out[0])
     assert len(httpserver.log) == 4
@@ -226,7 +227,9 @@ def test_timeouts_are_retried_then_fail(
         release.set()
     assert 0.3 < time.perf_counter() - started < 3
     assert isinstance(out[0], BackendError)
-    assert re.search(r"failed after 2 attempts; last error: APITimeoutError: Request timed out", str(out[0])), out[0]
+    assert re.search(
+        r"failed after 2 attempts; last error: APITimeoutError: Request (to \S+ )?timed out", str(out[0])
+    ), out[0]
     deadline = time.monotonic() + 5  # the one-thread server reaches the second request once the first is let go
     while len(httpserver.log) < 2 and time.monotonic() < deadline:
         time.sleep(0.01)

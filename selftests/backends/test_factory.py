@@ -144,12 +144,23 @@ def test_neos_gpu_keys_place_the_mtbench_model_on_its_workers_gpu_group(
     assert (answers.settings.device_map, answers.settings.max_memory) == (expected.device_map, expected.max_memory)
 
 
+def test_a_model_kept_on_the_cpu_stays_there_whatever_the_gpu_keys(
+    make_config: Callable[..., Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PYTEST_XDIST_WORKER", "gw1")
+    monkeypatch.setattr(placement, "gpu_count", lambda: 4)
+    keys = {"num_gpus_per_model": 2, "max_gpu_memory": "20GiB"}
+    cfg = load_config(make_config(model={"device_map": "cpu"}, mtbench=keys), [])
+    assert placement.mtbench_placement(cfg.mtbench, cfg.model.device_map) == Placement("cpu")
+
+
 def test_neos_gpu_keys_are_explained_when_they_cannot_apply(
     make_config: Callable[..., Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def notes(gpus: int, workers: int = 1, api: bool = False, **keys: object) -> list[str]:
+    def notes(gpus: int, workers: int = 1, api: bool = False, device_map: str = "auto", **keys: object) -> list[str]:
         monkeypatch.setattr(placement, "gpu_count", lambda: gpus)
-        return placement.gpu_key_notes(load_config(make_config(mtbench=keys), []).mtbench, api=api, workers=workers)
+        mtbench = load_config(make_config(mtbench=keys), []).mtbench
+        return placement.gpu_key_notes(mtbench, api=api, workers=workers, device_map=device_map)
 
     assert notes(0) == [] and notes(4) == []  # Neo's defaults need no word
     assert notes(0, num_gpus_per_model=2) == [
@@ -164,3 +175,6 @@ def test_neos_gpu_keys_are_explained_when_they_cannot_apply(
     ]
     assert notes(4, workers=2, num_gpus_per_model=2, num_gpus_total=4) == []
     assert notes(1, num_gpus_per_model=2)[0].startswith("mtbench.num_gpus_per_model=2 but 1 GPU(s) are visible")
+    assert notes(4, device_map="cpu", num_gpus_per_model=2)[0].endswith(
+        "ignored, model.device_map is cpu (the model runs on the CPU)"
+    )  # the config keeps the model on the CPU, whatever GPUs the machine has

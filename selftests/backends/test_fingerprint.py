@@ -4,6 +4,7 @@ changed."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from pathlib import Path
@@ -44,6 +45,18 @@ def test_a_file_is_read_again_only_when_it_changed(
     (model / "config.json").write_text((model / "config.json").read_text() + " ", encoding="utf-8")
     fp.fingerprint(model, tmp_path)
     assert read[files:] == ["config.json"]
+
+
+def test_the_memo_forgets_files_that_are_gone(tiny_model_dir: Path, tmp_path: Path) -> None:
+    """Models in temporary folders come and go: the memo keeps only files that still exist."""
+    gone, kept = tmp_path / "gone", tmp_path / "kept"
+    shutil.copytree(tiny_model_dir, gone)
+    shutil.copytree(tiny_model_dir, kept)
+    fp.fingerprint(gone, tmp_path / "memo")
+    shutil.rmtree(gone)
+    fp.fingerprint(kept, tmp_path / "memo")
+    memo = json.loads((tmp_path / "memo" / fp.MEMO_NAME).read_text(encoding="utf-8"))
+    assert memo and all(key.startswith(str(kept.resolve())) for key in memo)
 
 
 def test_the_model_cache_honours_xdg_cache_home(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

@@ -10,10 +10,11 @@ that can match no score of the selected tasks, and W&B logging without wandb ins
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
-from fault_runs import Runs
+from fault_runs import HERE, Runs
 from fault_server import FaultServer, serve_faults
 
 
@@ -129,3 +130,18 @@ def test_checks_run_before_a_clean_start_too(runs: Runs) -> None:
         done = runs.run(config, runs.root / "out", "-k", "jnli", "--fail-under", "jnli=0")
     assert done.returncode == 0, done.output[-2000:]
     assert json.loads((runs.root / "out" / "tiny-run" / "leaderboard.json").read_text())["meta"]["complete"] is True
+
+
+def test_wandb_logging_without_wandb_installed(runs: Runs, tmp_path: Path) -> None:
+    """A run to be logged to W&B on a machine without wandb is refused at the start, not left unlogged at the end."""
+    hidden = tmp_path / "no-wandb"
+    hidden.mkdir()
+    (hidden / "sitecustomize.py").write_text("import sys\n\nsys.modules['wandb'] = None  # as if not installed\n")
+    server = FaultServer()
+    with serve_faults(server) as url:
+        config = runs.config(url)
+        env = {"PYTHONPATH": os.pathsep.join((str(hidden), str(HERE))), "WANDB_MODE": "offline"}
+        done = runs.run(config, runs.root / "out", "-k", "jnli", env=env)
+    assert done.returncode == 4 and server.bodies == [] and "Traceback" not in done.output, done.output[-2000:]
+    assert f"{config}: wandb.mode: offline, but wandb is not installed: pip install 'nejumi[wandb]'" in done.stderr
+    assert not (runs.root / "out").exists()

@@ -20,7 +20,7 @@ SAID = "mtbench.num_gpus_per_model=2, num_gpus_total=4, max_gpu_memory=20GiB: ig
     ("model", "why"),
     [
         ({}, "the model is served by an API"),
-        ({"api": False, "device_map": "cpu"}, "no GPU is visible (the model runs on the CPU)"),
+        ({"api": False, "device_map": "cpu"}, "model.device_map is cpu (the model runs on the CPU)"),
     ],
 )
 def test_gpu_keys_that_cannot_apply_are_said_at_start_up(runs: Runs, model: dict[str, object], why: str) -> None:

@@ -51,6 +51,7 @@ def test_unknown_embedded_name_lists_known(tmp_path: Path) -> None:
 
 def test_cache_dir_resolution_order(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("NEJUMI_CACHE_DIR", raising=False)
+    monkeypatch.delenv("XDG_CACHE_HOME", raising=False)
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
     assert model_cache_dir() == tmp_path / "home" / ".cache" / "nejumi" / "models"
     monkeypatch.setenv("NEJUMI_CACHE_DIR", str(tmp_path / "env"))

@@ -32,6 +32,8 @@ def test_summary_has_one_column_per_task_and_folds_mmlu_subjects() -> None:
 def test_incomplete_runs_say_so() -> None:
     line = state_line("outputs/run", False, {**COUNTS, "scored": 1, "failed": 1})
     assert line == "results: outputs/run (INCOMPLETE: 1 of 4 items scored, 1 failed)"
+    sink = state_line("outputs/run", False, COUNTS, ["W&B logging failed (OSError: full)"])
+    assert sink == "results: outputs/run (INCOMPLETE: all 4 items scored, but W&B logging failed (OSError: full))"
 
 
 def test_mtbench_grid_shows_neo_scores_show_result_and_the_judge() -> None:

@@ -138,7 +138,7 @@ class MtbenchFamily(FamilyBase):
             return []
         from ...backends.placement import gpu_key_notes
 
-        return gpu_key_notes(cfg.mtbench, api=bool(cfg.model.api), workers=workers)
+        return gpu_key_notes(cfg.mtbench, api=bool(cfg.model.api), workers=workers, device_map=cfg.model.device_map)
 
     def build(self, task: Task, scored: Sequence[Scored], cfg: RunConfig) -> Built:
         judge = cfg.mtbench.judge
