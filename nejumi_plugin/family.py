@@ -17,6 +17,8 @@ from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     import numpy as np
 
     from .backends.placement import Placement
@@ -164,6 +166,10 @@ class RunContext(Protocol):
 
     @property
     def run_name(self) -> str: ...
+
+    @property
+    def run_dir(self) -> Path:
+        """The run directory (its parent is the output directory, where `judge-check` writes too)."""
 
     def engine(self, role: str, dtype: str | None = None, placement: Placement | None = None) -> Engine:
         """`model` (the evaluated model; a local one loaded in `dtype` at `placement`, one copy where they agree)

@@ -190,6 +190,38 @@ def run(
     return result, folder
 
 
+def find_result(
+    output_dir: Path, identity: Mapping[str, object], settings: JudgeSettings, language: str
+) -> dict[str, Any] | None:
+    """The agreement with GPT-4 of an earlier judge-check of this very judge (same identity and settings) under
+    `output_dir`, for `language` (else over every language it checked), preferring the run's own prompts; None when
+    there is none. A run shows it beside its MT-Bench AVG."""
+    wanted = _plain({"identity": dict(identity), "settings": asdict(settings)})
+    found = []
+    for path in sorted(output_dir.glob(f"judge-check-*/{JSON_NAME}")):
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            judge, agreement = data["judge"], data["agreement"]
+            if _plain({"identity": judge["identity"], "settings": judge["settings"]}) != wanted:
+                continue
+            report = agreement.get(language) or agreement[ALL]
+            found.append(
+                {
+                    "path": str(path),
+                    "prompts": judge["prompts"],
+                    "language": language if language in agreement else ALL,
+                    "overall": report["overall"],
+                }
+            )
+        except (OSError, ValueError, KeyError, TypeError):
+            continue  # another version's file, or one cut short: not this judge's measure
+    return min(found, key=lambda r: (r["prompts"] != "run", r["path"]), default=None)
+
+
+def _plain(data: Any) -> Any:
+    return json.loads(json.dumps(data, sort_keys=True, default=str))
+
+
 def as_json(result: JudgeCheck) -> dict[str, Any]:
     """judge-check.json: the judge, the statistics (overall and per category, per language and over `ALL`) and every
     item's pair."""

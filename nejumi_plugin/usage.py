@@ -12,7 +12,9 @@ if TYPE_CHECKING:
     from .family import Scored
 
 FIELDS = ("calls", "prompt_tokens", "output_tokens")
-THINKING_FIELDS = ("reasoning_tokens", "budget_spent_thinking")
+# reasoning tokens as the providers report them; the calls whose provider does not (Anthropic, Cohere, most
+# OpenAI-compatible servers), so that "not reported" never reads as "no thinking"; the answers cut while thinking
+THINKING_FIELDS = ("reasoning_tokens", "reasoning_tokens_unreported", "budget_spent_thinking")
 
 
 def token_usage(completions: Iterable[Completion]) -> dict[str, int]:
@@ -26,11 +28,14 @@ def token_usage(completions: Iterable[Completion]) -> dict[str, int]:
 
 
 def thinking_usage(completions: Iterable[Completion]) -> dict[str, int]:
-    """What a reasoning model spent thinking: its reasoning tokens (as reported) and the answers that ran out of
-    budget while thinking."""
+    """What a reasoning model spent thinking: its reasoning tokens (as reported, and the calls that reported none)
+    and the answers that ran out of budget while thinking."""
     out = dict.fromkeys(THINKING_FIELDS, 0)
     for c in completions:
-        out["reasoning_tokens"] += c.reasoning_tokens or 0
+        if c.reasoning_tokens is None:
+            out["reasoning_tokens_unreported"] += 1
+        else:
+            out["reasoning_tokens"] += c.reasoning_tokens
         out["budget_spent_thinking"] += int(c.thinking_exhausted)
     return out
 

@@ -225,3 +225,38 @@ def test_the_canary_is_judged_in_the_run_and_stays_out_of_neo_tables(
     assert "AVG judged by openai_compatible scripted-gpt-4" in second.stdout.str()
     report = (run_dir / "report.html").read_text(encoding="utf-8")
     assert "canary (8 items, 8 readable): bias vs GPT-4 +0.75" in report
+
+
+def test_a_judge_check_of_the_same_judge_is_shown_beside_the_avg(
+    pytester: pytest.Pytester, make_config: Callable[..., Path], tmp_path: Path
+) -> None:
+    """`judge-check` run first into the same output directory: the run's AVG carries that judge's bias against GPT-4
+    (summary, report, meta); in another output directory there is none to show."""
+    import subprocess
+    import sys
+
+    judge = ScriptedJudge()
+    with serve(judge) as url:
+        cfg = mtbench_config(
+            make_config, {"api": "openai_compatible", "model": "scripted-gpt-4", "base_url": url}, ("ja",)
+        )
+        out = tmp_path / "out"
+        args = ["judge-check", "--model-config", str(cfg), "--lang", "ja", "--limit", "2", "--output-dir", str(out)]
+        checked = subprocess.run([sys.executable, "-m", "nejumi_plugin", *args], capture_output=True, text=True)
+        assert checked.returncode == 0, checked.stderr
+        (found,) = out.glob("judge-check-*/judge-check.json")
+        bias = load(found)["agreement"]["ja"]["overall"]["bias"]
+        run = run_benchmarks(pytester, cfg, out)
+        run.assert_outcomes(passed=8)
+        elsewhere = run_benchmarks(pytester, cfg, tmp_path / "elsewhere")
+        elsewhere.assert_outcomes(passed=8)
+    meta = load(out / "tiny-run" / "leaderboard.json")["meta"]["mtbench"]["mtbench_ja"]
+    assert meta["judge_check"]["path"] == str(found) and meta["judge_check"]["overall"]["bias"] == bias
+    line = f"judge-check ({meta['judge_check']['overall']['n']} items, ja, run prompts): bias vs GPT-4 {bias:+.2f} ["
+    assert f"mtbench_ja: {line}" in run.stdout.str()
+    assert line in (out / "tiny-run" / "report.html").read_text(encoding="utf-8")
+    assert "judge-check (" not in elsewhere.stdout.str()
+    assert (
+        "judge_check"
+        not in load(tmp_path / "elsewhere" / "tiny-run" / "leaderboard.json")["meta"]["mtbench"]["mtbench_ja"]
+    )

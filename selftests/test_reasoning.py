@@ -108,3 +108,19 @@ def test_tags_must_be_two_different_strings() -> None:
 @pytest.mark.parametrize(("text", "mode"), [("mode: on", "on"), ("mode: off", "off"), ("mode: auto", "auto")])
 def test_bare_on_and_off_in_yaml_are_the_modes(text: str, mode: str) -> None:
     assert ReasoningConfig.model_validate(yaml.safe_load(text)).mode == mode  # YAML 1.1 reads `on` as true
+
+
+def test_reasoning_tokens_not_reported_are_counted_apart_never_as_zero() -> None:
+    from nejumi_plugin.backends.base import Completion
+    from nejumi_plugin.usage import thinking_usage
+
+    calls = [
+        Completion("a", 0.1, reasoning_tokens=120),  # OpenAI: completion_tokens_details.reasoning_tokens
+        Completion("", 0.1, reasoning_tokens=None, thinking_exhausted=True),  # Anthropic: not broken down
+        Completion("b", 0.1, reasoning_tokens=0),  # reported, and none spent
+    ]
+    assert thinking_usage(calls) == {
+        "reasoning_tokens": 120,
+        "reasoning_tokens_unreported": 1,
+        "budget_spent_thinking": 1,
+    }

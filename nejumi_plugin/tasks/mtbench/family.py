@@ -50,6 +50,7 @@ class MtbenchFamily(FamilyBase):
 
     def __init__(self) -> None:
         self._data: dict[str, MtbenchData] = {}
+        self._ctx: RunContext | None = None  # the run whose cases were planned (its judge, its output directory)
 
     def tasks(self, cfg: RunConfig) -> list[Task]:
         return [task_of(language) for language in LANGUAGES]
@@ -80,6 +81,7 @@ class MtbenchFamily(FamilyBase):
         return self._data[language]
 
     def cases(self, names: Sequence[str], ctx: RunContext) -> list[Any]:
+        self._ctx = ctx
         cases: list[Any] = []
         for language in names:
             if language not in enabled_languages(ctx.cfg):
@@ -141,10 +143,27 @@ class MtbenchFamily(FamilyBase):
         return gpu_key_notes(cfg.mtbench, api=bool(cfg.model.api), workers=workers, device_map=cfg.model.device_map)
 
     def build(self, task: Task, scored: Sequence[Scored], cfg: RunConfig) -> Built:
-        judge = cfg.mtbench.judge
+        judge, language = cfg.mtbench.judge, task.name.removeprefix("mtbench_")
         return build_task_tables(
-            task, task.name.removeprefix("mtbench_"), scored, cfg.model_name, {"api": judge.api, "model": judge.model}
+            task,
+            language,
+            scored,
+            cfg.model_name,
+            {"api": judge.api, "model": judge.model},
+            checked=self.judge_check(language),
         )
+
+    def judge_check(self, language: str) -> dict[str, Any] | None:
+        """What an earlier `judge-check` of this run's judge (same identity and settings, in the same output
+        directory) measured against GPT-4: shown beside the AVG. Looked up only where a judge-check folder exists
+        (identifying a local judge resolves its model)."""
+        ctx = self._ctx
+        if ctx is None or not any(ctx.run_dir.parent.glob("judge-check-*/")):
+            return None
+        from ...judge_check import find_result
+
+        identity = ctx.engine("judge").backend.identity()
+        return find_result(ctx.run_dir.parent, identity, self.judge_settings(ctx), language)
 
     def columns(self, task: Task, cfg: RunConfig) -> list[str]:
         return [*CATEGORIES, "AVG"]

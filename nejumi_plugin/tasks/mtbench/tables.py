@@ -78,12 +78,25 @@ def judge_line(judge: Mapping[str, str]) -> str:
     return line
 
 
+def judge_check_line(checked: Mapping[str, Any]) -> str:
+    """An earlier judge-check of this judge: its bias and rank agreement against GPT-4 (`judge_check.find_result`)."""
+    a = checked["overall"]
+    bias = "n/a" if a["bias"] is None else f"{a['bias']:+.2f} [{a['bias_low']:+.2f}, {a['bias_high']:+.2f}]"
+    rho = "n/a" if a["spearman"] is None else f"{a['spearman']:.2f}"
+    return (
+        f"judge-check ({a['n']} items, {checked['language']}, {checked['prompts']} prompts): bias vs GPT-4 {bias}, "
+        f"spearman {rho}, within ±1 {'n/a' if a['within_one'] is None else format(a['within_one'], '.0%')} "
+        f"({checked['path']})"
+    )
+
+
 def build_task_tables(
     task: Task,
     language: str,
     scored: Sequence[Scored],
     model_name: str,
     judge: Mapping[str, str],
+    checked: Mapping[str, Any] | None = None,
 ) -> Built:
     """Neo's three tables for one language from its scored questions (each holds its two output rows), its block of
     the row, and FastChat show_result's numbers, parse failures and judge calls for the row's meta."""
@@ -104,6 +117,8 @@ def build_task_tables(
         "judge_calls": sum(int(r.data.get("judge_calls", 0)) for r in scored),
         "judge": dict(judge),
         "canary": canary,
-        "notes": [judge_line(judge), canary_line(canary)],  # beside the AVG, in the summary and the report
+        **({"judge_check": dict(checked)} if checked else {}),
+        # beside the AVG, in the summary and the report
+        "notes": [judge_line(judge), *([judge_check_line(checked)] if checked else []), canary_line(canary)],
     }
     return Built(task, tables, dict(zip(board["columns"][1:], board["data"][0][1:])), meta=meta)
