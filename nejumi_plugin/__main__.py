@@ -40,9 +40,9 @@ def _parser() -> argparse.ArgumentParser:
 def judge_check(args: argparse.Namespace) -> int:
     """Exit 0, or 1 when some judgments failed (the rest are stored: a rerun asks only for those)."""
     from .config import ConfigError, load_config
-    from .judge_check import JudgeCheckError, parse_languages, run, table
     from .store import StoreError
     from .tasks.mtbench.data import MtbenchDataError
+    from .tasks.mtbench.judge_check import JudgeCheckError, parse_languages, run, table
 
     try:
         languages = parse_languages(args.lang)

@@ -62,54 +62,6 @@ def local_or_artifact(cfg: RunConfig, value: str, key: str, kind: str = "dataset
     return download_artifact(value, kind, key, cfg, "set it to a local folder holding a copy of the files")
 
 
-def resolve_dataset_dir(cfg: RunConfig) -> Path:
-    """The jaster `test` folder: inside the downloaded `dataset_artifact`, else `dataset_dir` itself (a local
-    folder, or a W&B artifact name).
-
-    A relative local `dataset_dir` is taken relative to the config file's folder.
-    """
-    ev = cfg.llm_jp_eval
-    key = "llm_jp_eval.dataset_dir"
-    if ev.dataset_artifact:
-        root = download_artifact(ev.dataset_artifact, "dataset", "llm_jp_eval.dataset_artifact", cfg)
-        path = root / (ev.dataset_dir or "").lstrip("/")
-    elif not ev.dataset_dir:
-        raise ConfigError(f"{cfg.source_path}: {key}: required when llm_jp_eval.dataset_artifact is null")
-    else:
-        path = Path(os.path.expanduser(ev.dataset_dir))
-        if not path.is_absolute():
-            path = cfg.base_dir / path
-        if not path.is_dir() and ":" in ev.dataset_dir and ev.dataset_dir.count("/") == 2:
-            path = download_artifact(ev.dataset_dir, "dataset", key, cfg, "set it to a local folder")
-    if not path.is_dir():
-        raise ConfigError(
-            f"{cfg.source_path}: {key}: {path} is not a folder; it must be the 'test' folder of llm-jp-eval's "
-            "evaluation layout (…/evaluation/test, with train/ and dev/ beside it)"
-        )
-    return path.resolve()
-
-
-MTBENCH_FILES = ("questions", "references", "judge_prompts")
-
-
-def mtbench_sources(cfg: RunConfig, language: str) -> dict[str, tuple[str, str]]:
-    """`{"questions"|"references"|"judge_prompts": (config key, value)}` for one language: the small sets in test
-    mode, as Neo does (the judge prompts are the same in both)."""
-    ds = cfg.mtbench.dataset.ja if language == "ja" else cfg.mtbench.dataset.en
-    prefix = f"mtbench.dataset.{language}."
-    q = "test_question_artifacts_path" if cfg.testmode else "question_artifacts_path"
-    r = "test_referenceanswer_artifacts_path" if cfg.testmode else "referenceanswer_artifacts_path"
-    names = dict(zip(MTBENCH_FILES, (q, r, "judge_prompt_artifacts_path")))
-    return {what: (prefix + name, getattr(ds, name)) for what, name in names.items()}
-
-
-def resolve_mtbench_dirs(cfg: RunConfig, language: str) -> tuple[dict[str, Path], dict[str, str]]:
-    """The folders holding one language's questions, references and judge prompts, and the keys that named them."""
-    sources = mtbench_sources(cfg, language)
-    folders = {what: local_or_artifact(cfg, value, key) for what, (key, value) in sources.items()}
-    return folders, {what: f"{cfg.source_path}: {key}" for what, (key, _) in sources.items()}
-
-
 def resolve_model_path(cfg: RunConfig) -> str:
     """A local folder, a hub id, an `embedded:` model, or the folder of `model.artifacts_path` (W&B)."""
     m = cfg.model

@@ -14,10 +14,10 @@ import numpy as np
 
 from nejumi_plugin.config import RunConfig
 from nejumi_plugin.family import Built, Scored, live_block
-from nejumi_plugin.metrics import char_f1, exact, set_f1
 from nejumi_plugin.registry import builtin_families
 from nejumi_plugin.sinks.files import write_run
 from nejumi_plugin.tasks.jaster.datasets import ALL_EN, ALL_JA
+from nejumi_plugin.tasks.jaster.metrics import char_f1, exact, set_f1
 from nejumi_plugin.tasks.jaster.samples import default_metrics
 
 MODEL = "fake/model-1b"

@@ -9,7 +9,7 @@ from fake_run import jaster_record, mtbench_record, synthetic_jaster, write_fake
 
 from nejumi_plugin.__main__ import main
 from nejumi_plugin.compare import compare_runs, format_comparison
-from nejumi_plugin.metrics import char_f1
+from nejumi_plugin.tasks.jaster.metrics import char_f1
 
 
 def _jaster(changes: dict[tuple[str, int], str], extra: int = 0) -> list[dict]:

@@ -1,4 +1,5 @@
-"""Where data and model come from: local paths, or W&B artifacts (which need W&B online)."""
+"""Where data and model come from: local paths, or W&B artifacts (which need W&B online); the families' own
+folders (`tasks/jaster/sources.py`, `tasks/mtbench/sources.py`) through the same two ways."""
 
 from __future__ import annotations
 
@@ -8,7 +9,9 @@ import pytest
 import yaml
 
 from nejumi_plugin.config import ConfigError, load_config
-from nejumi_plugin.data_source import resolve_dataset_dir, resolve_model_path, resolve_mtbench_dirs, wandb_mode
+from nejumi_plugin.data_source import resolve_model_path, wandb_mode
+from nejumi_plugin.tasks.jaster.sources import resolve_dataset_dir
+from nejumi_plugin.tasks.mtbench.sources import resolve_mtbench_dirs
 
 
 def config(tmp_path: Path, **llm_jp_eval: object) -> Path:

@@ -15,8 +15,8 @@ from statistics import mean
 import pytest
 from e2e import REPO, interruptible, invocations, load, run_benchmarks
 
-from nejumi_plugin.metrics import score_dataset
 from nejumi_plugin.tasks.jaster.datasets import ALL_EN, ALL_JA, CATEGORIES
+from nejumi_plugin.tasks.jaster.metrics import score_dataset
 
 JA_ITEMS = 16 * 2 * (2 + 2)  # 15 all-ja datasets + jsts, 0/4-shot, 2 test + 2 dev (test mode)
 EN_ITEMS = 57 * 2 * (1 + 1)  # MMLU subjects, 0/4-shot, 1 test + 1 dev

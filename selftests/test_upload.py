@@ -12,8 +12,8 @@ import yaml
 
 pytest.importorskip("wandb")
 
-from nejumi_plugin import data_source
 from nejumi_plugin.config import load_config
+from nejumi_plugin.tasks.jaster import sources
 from nejumi_plugin.tasks.jaster.data import JasterLayout
 from nejumi_plugin.tasks.mtbench.data import load_mtbench
 from nejumi_plugin.upload import jaster_layout, main
@@ -86,10 +86,10 @@ def test_jaster_upload_lines_up_with_neo_dataset_dir(
 
     # Neo's config, with the artifact "downloaded": dataset_dir resolves inside it and the task data loads.
     root = materialize(art["files"], local, tmp_path / "download")
-    monkeypatch.setattr(data_source, "download_artifact", lambda path, *_: root if path == "e/p/jaster:v1.2.6" else 0)
+    monkeypatch.setattr(sources, "download_artifact", lambda path, *_: root if path == "e/p/jaster:v1.2.6" else 0)
     cfg_file = tmp_path / "config.yaml"
     cfg_file.write_text(yaml.safe_dump({"llm_jp_eval": {"dataset_artifact": "e/p/jaster:v1.2.6"}}))
-    test_dir = data_source.resolve_dataset_dir(load_config(cfg_file))
+    test_dir = sources.resolve_dataset_dir(load_config(cfg_file))
     assert test_dir == root / NEO_DATASET_DIR.lstrip("/")
     assert JasterLayout(test_dir).few_shots("jnli", 2) and JasterLayout(test_dir).load("jnli", "test").samples
 

@@ -23,9 +23,9 @@ from nejumi_plugin.aggregate.intervals import (
     resample_indices,
 )
 from nejumi_plugin.aggregate.samples import rows_of
-from nejumi_plugin.metrics import score_dataset
 from nejumi_plugin.registry import builtin_families
 from nejumi_plugin.tasks.jaster.intervals import jaster_replicates, metric_replicates, summary_replicates
+from nejumi_plugin.tasks.jaster.metrics import score_dataset
 from nejumi_plugin.tasks.jaster.tables import summary_scores
 from nejumi_plugin.tasks.mtbench.intervals import mtbench_replicates, questions_by_category
 from nejumi_plugin.tasks.mtbench.tables import category_scores, leaderboard_table

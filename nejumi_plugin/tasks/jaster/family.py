@@ -7,11 +7,11 @@ from typing import TYPE_CHECKING, Any
 
 from ...config import ConfigError, RunConfig
 from ...family import Broken, Built, FamilyBase, RunContext, Sample, Scored, Task
-from ...metrics import DATASET_METRICS
 from .cases import JasterSetting, enabled_settings, plan_cases
 from .data import DataError, JasterLayout
 from .data import Sample as Shot
 from .datasets import CATEGORIES, DATASETS, expand_target, get_spec
+from .metrics import DATASET_METRICS
 from .names import output_table, settings_in, task_of
 from .prompts import PromptTemplates, TemplateError, build_template, render
 from .report import counts, samples_section, summary_lines
@@ -82,7 +82,7 @@ class JasterFamily(FamilyBase):
 
     def layout(self, cfg: RunConfig) -> JasterLayout:
         if self._layout is None:
-            from ...data_source import resolve_dataset_dir
+            from .sources import resolve_dataset_dir
 
             self._layout = JasterLayout(resolve_dataset_dir(cfg))
         return self._layout

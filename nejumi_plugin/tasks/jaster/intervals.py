@@ -17,8 +17,8 @@ from collections.abc import Iterable, Mapping, Sequence
 import numpy as np
 
 from ...aggregate.intervals import DEFAULT_B, DEFAULT_SEED, resample_indices
-from ...metrics import parse_float, score_dataset
 from .datasets import ALL_EN, ALL_JA, CATEGORIES
+from .metrics import parse_float, score_dataset
 from .samples import CORRELATION_METRICS, MEAN_METRICS, Row, default_metrics
 
 

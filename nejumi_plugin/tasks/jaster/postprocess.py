@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from ...metrics import normalize
 from .datasets import Cleaning
+from .metrics import normalize
 
 _JA_PREFIXES = ("回答:", "回答: ", "答え:", "答え: ")
 _EN_PREFIXES = ("ANSWER:", "ANSWER: ", "RESPONSE:", "RESPONSE: ")

@@ -8,11 +8,11 @@ from dataclasses import dataclass, field
 from ...backends.base import BackendError, Completion, GenerationRequest, Thinking
 from ...engine import Engine
 from ...family import CaseError, Scored
-from ...metrics import char_f1, exact, set_f1
 from ...usage import thinking_usage, token_usage
 from .cases import JasterCase
 from .data import DataError, JasterLayout, Sample
 from .datasets import get_spec
+from .metrics import char_f1, exact, set_f1
 from .postprocess import clean_gold, clean_prediction
 from .prompts import PromptTemplates, TemplateError, build_template, render
 

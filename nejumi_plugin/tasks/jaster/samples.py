@@ -12,8 +12,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from ...family import Sample
-from ...metrics import char_f1, exact, parse_float, set_f1
 from .datasets import CATEGORIES
+from .metrics import char_f1, exact, parse_float, set_f1
 
 Row = Mapping[str, Any]
 MEAN_METRICS = {"exact_match": exact, "char_f1": char_f1, "set_f1": set_f1}

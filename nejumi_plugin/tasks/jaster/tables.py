@@ -7,9 +7,9 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 
 from ...family import Built, Scored, Task, leaderboard_table, table
-from ...metrics import score_dataset
 from .cases import JasterSetting
 from .datasets import ALL_EN, ALL_JA, CATEGORIES
+from .metrics import score_dataset
 from .names import output_table, radar_table
 
 

@@ -64,7 +64,7 @@ def canary_records(
 def canary_meta(records: Sequence[Mapping[str, Any]]) -> dict[str, Any] | None:
     """The canary's part of a task's meta from its scored records' canary items (each item once): the counts, the
     overall agreement with GPT-4, the band and the warning (None when within it). None: the run had no canary."""
-    from ...judge_agreement import RatedPair, agreement
+    from .judge_agreement import RatedPair, agreement
 
     items: dict[str, Mapping[str, Any]] = {}
     for r in records:  # records of several invocations: a judged rating wins over a failed one

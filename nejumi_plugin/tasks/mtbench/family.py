@@ -67,7 +67,7 @@ class MtbenchFamily(FamilyBase):
     def data(self, language: str, cfg: RunConfig) -> MtbenchData:
         """One language's questions, references and judge prompts, read and checked once."""
         if language not in self._data:
-            from ...data_source import resolve_mtbench_dirs
+            from .sources import resolve_mtbench_dirs
 
             folders, keys = resolve_mtbench_dirs(cfg, language)
             self._data[language] = load_mtbench(
@@ -160,7 +160,7 @@ class MtbenchFamily(FamilyBase):
         ctx = self._ctx
         if ctx is None or not any(ctx.run_dir.parent.glob("judge-check-*/")):
             return None
-        from ...judge_check import find_result
+        from .judge_check import find_result
 
         identity = ctx.engine("judge").backend.identity()
         return find_result(ctx.run_dir.parent, identity, self.judge_settings(ctx), language)

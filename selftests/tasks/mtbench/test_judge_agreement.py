@@ -10,14 +10,14 @@ from fractions import Fraction
 import pytest
 from scipy import stats
 
-from nejumi_plugin.judge_agreement import (
+from nejumi_plugin.tasks.mtbench.calibration import load_calibration
+from nejumi_plugin.tasks.mtbench.judge_agreement import (
     Agreement,
     RatedPair,
     agreement,
     quadratic_weighted_kappa,
     summarize,
 )
-from nejumi_plugin.tasks.mtbench.calibration import load_calibration
 
 
 def pairs(judge: list[float], gpt4: list[int], category: str = "writing") -> list[RatedPair]:
@@ -163,6 +163,8 @@ def test_bad_ratings_are_refused(judge: object, gpt4: object, message: str) -> N
 
 
 def test_importing_the_module_loads_neither_numpy_nor_scipy() -> None:
-    code = "import sys, nejumi_plugin.judge_agreement; print('numpy' in sys.modules, 'scipy' in sys.modules)"
+    code = (
+        "import sys, nejumi_plugin.tasks.mtbench.judge_agreement; print('numpy' in sys.modules, 'scipy' in sys.modules)"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.split() == ["False", "False"]

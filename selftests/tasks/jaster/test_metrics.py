@@ -1,4 +1,4 @@
-"""Tests for nejumi_plugin.metrics against docs/scoring-jaster.md, "Metrics", and the real fuzzywuzzy."""
+"""Tests for nejumi_plugin.tasks.jaster.metrics against docs/scoring-jaster.md, "Metrics", and the real fuzzywuzzy."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats
 
-from nejumi_plugin.metrics import (
+from nejumi_plugin.tasks.jaster.metrics import (
     DATASET_METRICS,
     char_f1,
     char_f1_score,

@@ -19,14 +19,14 @@ from nejumi_plugin.__main__ import main
 from nejumi_plugin.backends.base import BackendError, GenerationRequest
 from nejumi_plugin.backends.mock import MockBackend, request_text
 from nejumi_plugin.engine import Engine
-from nejumi_plugin.judge_check import ALL, JudgeCheck, JudgeCheckError, check, select
-from nejumi_plugin.judge_check_page import page
 from nejumi_plugin.store import CallStore
 from nejumi_plugin.tasks.mtbench.calibration import CalibrationItem, load_calibration
 from nejumi_plugin.tasks.mtbench.data import load_judge_prompts
 from nejumi_plugin.tasks.mtbench.judge import JudgeSettings
+from nejumi_plugin.tasks.mtbench.judge_check import ALL, JudgeCheck, JudgeCheckError, check, select
+from nejumi_plugin.tasks.mtbench.judge_check_page import page
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[3]
 DEMO = REPO / "nejumi_plugin" / "demo_data" / "mtbench"
 ITEMS = load_calibration()
 

@@ -18,14 +18,14 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from .backends.base import BackendError
-from .config import ConfigError, RunConfig
-from .engine import Engine
+from ...backends.base import BackendError
+from ...config import ConfigError, RunConfig
+from ...engine import Engine
+from .calibration import CalibrationItem, balanced
+from .data import JudgePrompt
+from .judge import JudgeSettings, Verdict, judge_all
 from .judge_agreement import DEFAULT_LEVEL, DEFAULT_RESAMPLES, DEFAULT_SEED, Agreement, AgreementReport, RatedPair
-from .tasks.mtbench.calibration import CalibrationItem, balanced
-from .tasks.mtbench.data import JudgePrompt
-from .tasks.mtbench.judge import JudgeSettings, Verdict, judge_all
-from .tasks.mtbench.names import LANGUAGES
+from .names import LANGUAGES
 
 PROMPT_SETS = ("run", "recorded")  # the run's judge prompts, or the ones GPT-4 was given
 ALL = "all"  # the report over every checked language
@@ -133,8 +133,8 @@ def slug(identity: Mapping[str, object], settings: JudgeSettings, prompts: str, 
 
 def run_prompts(cfg: RunConfig, languages: Sequence[str]) -> dict[str, Mapping[str, JudgePrompt]]:
     """Each language's judge prompts as a run reads them (the family's data loader and its checks)."""
-    from .tasks.mtbench.data import MtbenchDataError
-    from .tasks.mtbench.family import MtbenchFamily
+    from .data import MtbenchDataError
+    from .family import MtbenchFamily
 
     family = MtbenchFamily()
     try:
@@ -156,11 +156,11 @@ def run(
 ) -> tuple[JudgeCheck, Path]:
     """Build the run's judge from `cfg` (the session's engine: same backend, retries, reasoning and settings),
     judge the selected items in `<output_dir>/judge-check-<slug>/`, write the JSON and HTML there."""
-    from .backends.factory import judge_backend
-    from .run_dir import RunDirError, hold
-    from .session import NejumiSession
-    from .tasks.mtbench.calibration import load_calibration
-    from .tasks.mtbench.family import MtbenchFamily
+    from ...backends.factory import judge_backend
+    from ...run_dir import RunDirError, hold
+    from ...session import NejumiSession
+    from .calibration import load_calibration
+    from .family import MtbenchFamily
 
     if prompts not in PROMPT_SETS:
         raise JudgeCheckError(f"--prompts {prompts!r}: expected {' or '.join(PROMPT_SETS)}")

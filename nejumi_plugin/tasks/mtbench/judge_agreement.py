@@ -173,7 +173,7 @@ def bias_interval(
     (`aggregate.intervals`: `resample_indices` keyed by `name` and `seed`, `percentile_interval`)."""
     import numpy as np  # imported when first needed
 
-    from .aggregate.intervals import percentile_interval, resample_indices
+    from ...aggregate.intervals import percentile_interval, resample_indices
 
     values = np.asarray(diffs, dtype=np.float64)
     interval = percentile_interval(values[resample_indices(name, len(values), resamples, seed)].mean(axis=1), level)
