@@ -16,7 +16,6 @@ from typing import Any, cast
 
 import pytest
 
-from .aggregate.intervals import intervals_meta, run_intervals
 from .blend import Blended, BlendError, blend
 from .family import Broken, Built, Scored, Table, live_block
 from .gate import check_bounds
@@ -255,6 +254,8 @@ class RunReport:
         for built in self.built:
             if built.meta:
                 per_family[built.task.family][built.task.name] = built.meta
+        from .aggregate.intervals import intervals_meta, run_intervals  # numpy: imported when a row is written
+
         meta = self.session.meta(
             complete=self.run_complete,
             items=self.counts(),

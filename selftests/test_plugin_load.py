@@ -51,3 +51,14 @@ def test_collect_only_imports_nothing_heavy(tmp_path: Path) -> None:
     assert loaded["code"] == without["code"] == 0
     assert loaded["plugin"] is True and without["plugin"] is False
     assert set(loaded["heavy"]) <= set(without["heavy"]), loaded["heavy"]  # type: ignore[arg-type]
+
+
+def test_collecting_the_benchmarks_loads_the_config_and_no_model_library_numpy_or_metric(tmp_path: Path) -> None:
+    """`pytest benchmarks --co --model-config demo.yaml` plans every item: it reads the config (pydantic, yaml) and the
+    data, and needs no torch, SDK, numpy, scipy or rapidfuzz (those come with answering and scoring)."""
+    repo = Path(__file__).resolve().parent.parent
+    config = repo / "configs" / "demo.yaml"
+    collected = collect_only(repo / "benchmarks", "--model-config", str(config), "--output-dir", str(tmp_path))
+    assert collected["code"] == 0 and collected["plugin"] is True
+    assert set(collected["heavy"]) <= {"pydantic", "yaml"}, collected["heavy"]  # type: ignore[arg-type]
+    assert not tmp_path.exists() or not any(tmp_path.iterdir())  # collecting writes nothing

@@ -15,11 +15,11 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
 from .samples import Table, read_tables
 
 if TYPE_CHECKING:
+    import numpy as np
+
     from ..family import Family
 
 Interval = dict[str, float]  # {"low": x, "high": y}
@@ -32,12 +32,16 @@ METHOD = "percentile bootstrap"
 
 def resample_indices(name: str, n: int, b: int = DEFAULT_B, seed: int = DEFAULT_SEED) -> np.ndarray:
     """`b` x `n` indices into `n` samples, drawn with replacement; the same (name, n, b, seed) gives the same draws."""
+    import numpy as np  # here, not at load: collecting items and the report's helpers need no numpy
+
     rng = np.random.default_rng([seed, zlib.crc32(name.encode("utf-8"))])
     return rng.integers(0, n, size=(b, n)) if n else np.zeros((b, 0), dtype=np.int64)
 
 
 def percentile_interval(replicates: np.ndarray, level: float = DEFAULT_LEVEL) -> Interval | None:
     """The percentile interval of the replicates (NaN replicates, where a score was undefined, left out)."""
+    import numpy as np
+
     values = np.asarray(replicates, dtype=np.float64)
     values = values[~np.isnan(values)]
     if not len(values):

@@ -15,8 +15,6 @@ import unicodedata
 import warnings
 from collections.abc import Callable, Sequence
 
-from rapidfuzz.distance import Indel
-
 __all__ = [
     "DATASET_METRICS",
     "char_f1",
@@ -65,6 +63,8 @@ def token_sort_ratio(a: str, b: str) -> int:
         return 100
     if not sa or not sb:
         return 0
+    from rapidfuzz.distance import Indel  # imported when first scoring (collecting items needs none)
+
     return round(100 * Indel.normalized_similarity(sa, sb))
 
 
