@@ -82,6 +82,8 @@ class Engine:
             if self.progress:
                 self.progress(phase, len(pending.taken), len(pending.batch))
 
+        if self.progress:  # the line appears when the work starts, so its clock and rate count the first answer too
+            self.progress(phase, 0, len(pending.batch))
         with self._timed():
             arrivals = self.backend.generate(pending.batch)
             arrival: tuple[int, Completion | BackendError] | None = None

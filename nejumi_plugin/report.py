@@ -237,8 +237,10 @@ class RunReport:
         """Every `pytest_nejumi_sink` implementation in turn (the report page first, W&B last); one that fails is
         said and makes the run incomplete, never stops the others."""
         for impl in reversed(self.hook.pytest_nejumi_sink.get_hookimpls()):
+            if impl.hookwrapper or getattr(impl, "wrapper", False):
+                continue  # each sink is called on its own (a failing one must not stop the rest): nothing to wrap
             try:
-                impl.function(run=run)
+                impl.function(**dict.fromkeys(impl.argnames, run))  # as pluggy does: the arguments it declares
             except Exception as err:  # the row is on disk already: no sink may take the run down with it
                 self.problems.append(_sink_failure(impl.plugin_name, err))
 

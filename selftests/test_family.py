@@ -194,3 +194,54 @@ def test_a_family_from_an_installed_package_runs_without_a_conftest(tmp_path: Pa
     twice = run(bench, cfg, tmp_path / "out2", env=env)
     assert twice.returncode == pytest.ExitCode.USAGE_ERROR and "Traceback" not in twice.stderr
     assert "benchmark family 'exact' is registered twice" in twice.stderr and not (tmp_path / "out2").exists()
+
+
+SINKS = f"""
+import sys
+
+sys.path.insert(0, {str(SELFTESTS)!r})
+from exact_family import ExactFamily
+
+
+def pytest_nejumi_families():
+    return [ExactFamily()]
+
+
+class Broken:
+    def pytest_nejumi_sink(self, run):
+        raise RuntimeError("the database is down")
+
+
+class Bare:
+    def pytest_nejumi_sink(self):
+        open("bare-sink-ran", "w").close()
+
+
+def pytest_configure(config):
+    config.pluginmanager.register(Broken(), "broken-db")
+    config.pluginmanager.register(Bare(), "bare")
+
+
+def pytest_nejumi_sink(run):
+    (run.run_dir / "our_sink.json").write_text("{{}}", encoding="utf-8")
+
+
+def pytest_nejumi_summary(run):
+    return [f"our summary: {{len(run.row['columns'])}} columns"]
+"""
+
+
+def test_a_failing_sink_is_said_and_the_other_sinks_still_run(tmp_path: Path) -> None:
+    """A sink that raises makes the run incomplete and says so; the sinks after it, one declaring no argument among
+    them, still run; a summary hook adds its lines."""
+    bench = tmp_path / "bench"
+    bench.mkdir()
+    (bench / "conftest.py").write_text(SINKS, encoding="utf-8")
+    (bench / "test_exact.py").write_text(BENCHMARK, encoding="utf-8")
+    done = run(bench, config(tmp_path / "a.yaml", "a", RIGHT), tmp_path / "out")
+    assert done.returncode == 1 and "6 passed" in done.stdout, done.stdout + done.stderr
+    assert "INCOMPLETE: broken-db failed (RuntimeError: the database is down)" in done.stdout
+    assert "(INCOMPLETE: all 6 items scored, but broken-db failed" in done.stdout
+    assert (tmp_path / "out" / "a" / "our_sink.json").is_file() and (tmp_path / "bare-sink-ran").is_file()  # the cwd
+    assert "our summary: 3 columns" in done.stdout
+    assert load(tmp_path / "out" / "a" / "leaderboard.json")["meta"]["complete"] is False
