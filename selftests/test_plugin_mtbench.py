@@ -250,10 +250,12 @@ def test_a_judge_check_of_the_same_judge_is_shown_beside_the_avg(
         run.assert_outcomes(passed=8)
         elsewhere = run_benchmarks(pytester, cfg, tmp_path / "elsewhere")
         elsewhere.assert_outcomes(passed=8)
+        workers = run_benchmarks(pytester, cfg, out, "-n", "2", "--set", "model.concurrency=2")  # from the workers
+        workers.assert_outcomes(passed=8)
     meta = load(out / "tiny-run" / "leaderboard.json")["meta"]["mtbench"]["mtbench_ja"]
     assert meta["judge_check"]["path"] == str(found) and meta["judge_check"]["overall"]["bias"] == bias
     line = f"judge-check ({meta['judge_check']['overall']['n']} items, ja, run prompts): bias vs GPT-4 {bias:+.2f} ["
-    assert f"mtbench_ja: {line}" in run.stdout.str()
+    assert f"mtbench_ja: {line}" in run.stdout.str() and f"mtbench_ja: {line}" in workers.stdout.str()
     assert line in (out / "tiny-run" / "report.html").read_text(encoding="utf-8")
     assert "judge-check (" not in elsewhere.stdout.str()
     assert (

@@ -50,7 +50,6 @@ class MtbenchFamily(FamilyBase):
 
     def __init__(self) -> None:
         self._data: dict[str, MtbenchData] = {}
-        self._ctx: RunContext | None = None  # the run whose cases were planned (its judge, its output directory)
 
     def tasks(self, cfg: RunConfig) -> list[Task]:
         return [task_of(language) for language in LANGUAGES]
@@ -81,7 +80,6 @@ class MtbenchFamily(FamilyBase):
         return self._data[language]
 
     def cases(self, names: Sequence[str], ctx: RunContext) -> list[Any]:
-        self._ctx = ctx
         cases: list[Any] = []
         for language in names:
             if language not in enabled_languages(ctx.cfg):
@@ -119,6 +117,7 @@ class MtbenchFamily(FamilyBase):
             judge=self.judge_settings(ctx),
             thinking=thinking.thinking,
             canary=cfg.mtbench.judge.canary,
+            judge_check=self.judge_check(language, ctx),
         )
         return MtbenchRunner(self.data(language, cfg), self.answer_engine(ctx), ctx.engine("judge"), options)
 
@@ -150,15 +149,14 @@ class MtbenchFamily(FamilyBase):
             scored,
             cfg.model_name,
             {"api": judge.api, "model": judge.model},
-            checked=self.judge_check(language),
+            checked=next((r.data["judge_check"] for r in scored if r.data.get("judge_check")), None),
         )
 
-    def judge_check(self, language: str) -> dict[str, Any] | None:
-        """What an earlier `judge-check` of this run's judge (same identity and settings, in the same output
-        directory) measured against GPT-4: shown beside the AVG. Looked up only where a judge-check folder exists
-        (identifying a local judge resolves its model)."""
-        ctx = self._ctx
-        if ctx is None or not any(ctx.run_dir.parent.glob("judge-check-*/")):
+    def judge_check(self, language: str, ctx: RunContext) -> dict[str, Any] | None:
+        """What an earlier `judge-check` of this run's judge (same identity and settings, in the run's output
+        directory) measured against GPT-4, carried in the scored records (so xdist workers hand it to the report)
+        and shown beside the AVG. Looked up only where a judge-check folder exists."""
+        if not any(ctx.run_dir.parent.glob("judge-check-*/")):
             return None
         from .judge_check import find_result
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -69,6 +69,7 @@ class MtbenchOptions:
     judge: JudgeSettings
     thinking: Thinking | None = None  # a reasoning model: both turns think first; history and judge see answers only
     canary: int = 0  # calibration items judged beside the run's own (`canary`)
+    judge_check: Mapping[str, Any] | None = None  # an earlier judge-check of this judge (`judge_check.find_result`)
 
 
 @dataclass
@@ -228,6 +229,7 @@ class MtbenchRunner:
                 "category": question.category,
                 "judge_calls": sum(v.calls for v in verdicts if isinstance(v, Verdict)),
                 "canary": self._canary or [],  # beside the rows: never in a Neo table
+                **({"judge_check": dict(self.options.judge_check)} if self.options.judge_check else {}),
             },
             usage={
                 "model": token_usage(a.reply for a in answers),
