@@ -174,19 +174,29 @@ def installed_package(site: Path) -> dict[str, str]:
     info = site / "exact_family_pkg-0.1.dist-info"
     info.mkdir(parents=True)
     (info / "METADATA").write_text("Metadata-Version: 2.1\nName: exact-family-pkg\nVersion: 0.1\n", encoding="utf-8")
-    (info / "entry_points.txt").write_text("[nejumi.families]\nexact = exact_family:ExactFamily\n", encoding="utf-8")
+    (info / "entry_points.txt").write_text(
+        "[nejumi.families]\nexact = exact_family:ExactFamily\n\n[nejumi.providers]\nrules = our_provider:RULES\n",
+        encoding="utf-8",
+    )
+    (site / "our_provider.py").write_text(  # a provider of the package's own (here: the mock backend, renamed)
+        "from nejumi_plugin.backends.registry import Provider\n\n"
+        "RULES = Provider('rules', 'nejumi_plugin.backends.mock:MockBackend', options='nejumi_plugin.backends.mock:MockOptions')\n",
+        encoding="utf-8",
+    )
     paths = [str(site), str(SELFTESTS), os.environ.get("PYTHONPATH", "")]
     return {"PYTHONPATH": os.pathsep.join(p for p in paths if p)}
 
 
-def test_a_family_from_an_installed_package_runs_without_a_conftest(tmp_path: Path) -> None:
-    """A family a package declares under `nejumi.families` is found by a pytest run (and by the command line) with
-    no hook of its own; registered twice (entry point and conftest) it is a usage error naming it."""
+def test_a_family_and_a_provider_from_an_installed_package_run_without_a_conftest(tmp_path: Path) -> None:
+    """A family a package declares under `nejumi.families` and a provider under `nejumi.providers` are found by a
+    pytest run with no hook of its own (`model.api: rules` names the package's provider); a family registered twice
+    (entry point and conftest) is a usage error naming it."""
     env = installed_package(tmp_path / "site")
     bench = tmp_path / "bench"
     bench.mkdir()
     (bench / "test_exact.py").write_text(BENCHMARK, encoding="utf-8")
     cfg = config(tmp_path / "a.yaml", "a", RIGHT)
+    cfg.write_text(cfg.read_text(encoding="utf-8").replace("api: mock", "api: rules"), encoding="utf-8")
     done = run(bench, cfg, tmp_path / "out", env=env)
     assert done.returncode == 0 and "6 passed" in done.stdout, done.stdout + done.stderr
     assert row(tmp_path / "out" / "a")["exact_match_exact_capitals"] == pytest.approx(2 / 3)
