@@ -108,7 +108,22 @@ def canary_line(meta: Mapping[str, Any] | None) -> str:
     if not meta:
         return "canary: off (mtbench.judge.canary: 0)"
     a = meta["agreement"]
+    line = f"canary ({meta['items']} items, {a['n']} readable): {agreement_words(a)}"
+    return line + (f" — WARNING: {meta['warning']}" if meta["warning"] else " — within the band")
+
+
+def judge_check_line(checked: Mapping[str, Any]) -> str:
+    """An earlier judge-check of this judge (`judge_check.find_result`): its agreement with GPT-4 and where it is."""
+    a = checked["overall"]
+    within = "n/a" if a["within_one"] is None else format(a["within_one"], ".0%")
+    return (
+        f"judge-check ({a['n']} items, {checked['language']}, {checked['prompts']} prompts): {agreement_words(a)}, "
+        f"within ±1 {within} ({checked['path']})"
+    )
+
+
+def agreement_words(a: Mapping[str, Any]) -> str:
+    """`bias vs GPT-4 +0.75 [-0.88, +2.38], spearman 0.73` from an `Agreement` as JSON ("n/a" where undefined)."""
     bias = "n/a" if a["bias"] is None else f"{a['bias']:+.2f} [{a['bias_low']:+.2f}, {a['bias_high']:+.2f}]"
     rho = "n/a" if a["spearman"] is None else f"{a['spearman']:.2f}"
-    line = f"canary ({meta['items']} items, {a['n']} readable): bias vs GPT-4 {bias}, spearman {rho}"
-    return line + (f" — WARNING: {meta['warning']}" if meta["warning"] else " — within the band")
+    return f"bias vs GPT-4 {bias}, spearman {rho}"

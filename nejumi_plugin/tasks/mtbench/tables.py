@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from ...family import Built, Scored, Table, Task, table
-from .canary import canary_line, canary_meta
+from .canary import canary_line, canary_meta, judge_check_line
 from .names import leaderboard_table_name, output_table, radar_table_name
 
 
@@ -76,18 +76,6 @@ def judge_line(judge: Mapping[str, str]) -> str:
     if judge["api"] == "hf":
         line += " (a local model: for demonstration only; its scores are not comparable with GPT-4's)"
     return line
-
-
-def judge_check_line(checked: Mapping[str, Any]) -> str:
-    """An earlier judge-check of this judge: its bias and rank agreement against GPT-4 (`judge_check.find_result`)."""
-    a = checked["overall"]
-    bias = "n/a" if a["bias"] is None else f"{a['bias']:+.2f} [{a['bias_low']:+.2f}, {a['bias_high']:+.2f}]"
-    rho = "n/a" if a["spearman"] is None else f"{a['spearman']:.2f}"
-    return (
-        f"judge-check ({a['n']} items, {checked['language']}, {checked['prompts']} prompts): bias vs GPT-4 {bias}, "
-        f"spearman {rho}, within ±1 {'n/a' if a['within_one'] is None else format(a['within_one'], '.0%')} "
-        f"({checked['path']})"
-    )
 
 
 def build_task_tables(
