@@ -4,7 +4,7 @@ Called by the plugin's hooks (which stay thin): a problem found here is a usage 
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -70,7 +70,7 @@ def _checked(config: pytest.Config, cwd: Path, worker: bool) -> _Checked:
     except ConfigError as err:
         raise _usage(err) from None
     families = [family for found in config.hook.pytest_nejumi_families() for family in found]
-    twice = sorted({f.name for f in families if sum(g.name == f.name for g in families) > 1})
+    twice = sorted(name for name, count in Counter(f.name for f in families).items() if count > 1)
     if twice:
         raise pytest.UsageError(
             f"benchmark family {', '.join(map(repr, twice))} is registered twice (a package's `nejumi.families` entry "

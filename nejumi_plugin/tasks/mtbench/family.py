@@ -104,7 +104,7 @@ class MtbenchFamily(FamilyBase):
         cfg, api = ctx.cfg, bool(ctx.cfg.model.api)
         name = (cfg.model.pretrained_model_name_or_path or cfg.model_name) if api else cfg.model_name
         model_id = cfg.mtbench.model_id or cfg.model_name.replace("/", "--")
-        thinking = ctx.reasoning("model")
+        thinking, settings = ctx.reasoning("model"), self.judge_settings(ctx)
         options = MtbenchOptions(
             language=language,
             model_id=model_id.replace("--", "/").split("_hash_")[0],
@@ -114,10 +114,10 @@ class MtbenchFamily(FamilyBase):
             max_new_token=(cfg.model.reasoning.answer_tokens or cfg.mtbench.max_new_token)
             if thinking.on
             else cfg.mtbench.max_new_token,
-            judge=self.judge_settings(ctx),
+            judge=settings,
             thinking=thinking.thinking,
             canary=cfg.mtbench.judge.canary,
-            judge_check=self.judge_check(language, ctx),
+            judge_check=self.judge_check(language, ctx, settings),
         )
         return MtbenchRunner(self.data(language, cfg), self.answer_engine(ctx), ctx.engine("judge"), options)
 
@@ -152,7 +152,7 @@ class MtbenchFamily(FamilyBase):
             checked=next((r.data["judge_check"] for r in scored if r.data.get("judge_check")), None),
         )
 
-    def judge_check(self, language: str, ctx: RunContext) -> dict[str, Any] | None:
+    def judge_check(self, language: str, ctx: RunContext, settings: JudgeSettings) -> dict[str, Any] | None:
         """What an earlier `judge-check` of this run's judge (same identity and settings, in the run's output
         directory) measured against GPT-4, carried in the scored records (so xdist workers hand it to the report)
         and shown beside the AVG. Looked up only where a judge-check folder exists."""
@@ -161,7 +161,7 @@ class MtbenchFamily(FamilyBase):
         from .judge_check import find_result
 
         identity = ctx.engine("judge").backend.identity()
-        return find_result(ctx.run_dir.parent, identity, self.judge_settings(ctx), language)
+        return find_result(ctx.run_dir.parent, identity, settings, language)
 
     def columns(self, task: Task, cfg: RunConfig) -> list[str]:
         return [*CATEGORIES, "AVG"]
