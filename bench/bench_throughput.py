@@ -14,9 +14,11 @@ Methods (all greedy, fp32, CPU, max_new_tokens = the dataset's output_length, pr
   c      `python -m pytest benchmarks …` in a subprocess on a copy of the data (testmode false, the first N test
          items of each dataset selected with -k), wall time taken from outside (startup, imports, model load and
          writing the run included).
-h and c run twice: with prefix reuse (`model.prefix_reuse`, the default: a prompt prefix the rows of a batch share
-is prefilled once) and without. Prefill and decode seconds are measured apart: b's forward passes over more than
-one token vs the rest of `generate`; h's and c's by the backend (c's from its runs.jsonl throughput record).
+h and c run with the harness's defaults (prefix reuse, `model.prefix_reuse`: a prompt prefix the rows of a batch
+share is prefilled once; prompt lookup, `model.prompt_lookup_tokens`: greedy decoding checks tokens drafted from the
+row's own text several at a time), then without prefix reuse (-noreuse) and without prompt lookup (-nolookup).
+Prefill and decode seconds are measured apart: b's forward passes over more than one token vs the rest of
+`generate`; h's and c's by the backend (c's from its runs.jsonl throughput record).
 `--mix fewshot`: Neo's 4-shot prompts (the first 4 train samples of each dataset) of the 15 averaged Japanese
 datasets (`--per-dataset`, default 8) and of the 57 MMLU subjects (`--mmlu` per subject, default 1); b there is
 bstop, a is skipped (`--shots`, `--datasets`, `--mmlu` set the same by hand).
@@ -39,6 +41,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -205,7 +208,13 @@ def run_generate(model: Any, tok: Any, items: list[Item], batch: int, stop: bool
     return result
 
 
-def run_backend(path: str, items: list[Item], batch: int | str, reuse: bool = True, setup: Setup = Setup()) -> Result:
+def variant(reuse: bool, lookup: bool) -> str:
+    return ("" if reuse else " no reuse") + ("" if lookup else " no lookup")
+
+
+def run_backend(
+    path: str, items: list[Item], batch: int | str, reuse: bool = True, lookup: bool = True, setup: Setup = Setup()
+) -> Result:
     """(h) nejumi's HFBackend on the harness's requests (blank-line stop, no special tokens), in this process."""
     from nejumi_plugin.backends.base import GenerationRequest
     from nejumi_plugin.backends.hf import HFBackend, HFSettings
@@ -213,10 +222,11 @@ def run_backend(path: str, items: list[Item], batch: int | str, reuse: bool = Tr
     settings = HFSettings(
         path, dtype=DTYPES[setup.dtype], device_map=setup.device_map, batch_size=batch, prefix_reuse=reuse
     )
+    settings = settings if lookup else replace(settings, prompt_lookup_tokens=0)
     backend = HFBackend(settings)
     list(backend.generate([GenerationRequest("warm up", 2)]))  # loads the model, outside the timing
     before = replace(backend.timing)
-    result = Result(f"h  harness backend B={batch}{'' if reuse else ' no reuse'}", 0.0)
+    result = Result(f"h  harness backend B={batch}{variant(reuse, lookup)}", 0.0)
     stop = ("\n\n",) if setup.stop else ()
     started = time.perf_counter()
     for i, done in backend.generate([GenerationRequest(it.prompt, it.budget, stop) for it in items]):
@@ -227,7 +237,11 @@ def run_backend(path: str, items: list[Item], batch: int | str, reuse: bool = Tr
     t = backend.timing
     result.prefill_s, result.decode_s = t.prefill_s - before.prefill_s, t.decode_s - before.decode_s
     prompt, prefilled = t.prompt_tokens - before.prompt_tokens, t.prefilled_tokens - before.prefilled_tokens
-    result.note = f"in-process; prefilled {prefilled} tokens for {prompt} prompt tokens"
+    drafted, accepted = t.drafted_tokens - before.drafted_tokens, t.accepted_tokens - before.accepted_tokens
+    result.note = (
+        f"in-process; prefilled {prefilled} tokens for {prompt} prompt tokens; "
+        f"{t.decode_steps - before.decode_steps} decode steps, {accepted} of {drafted} drafted tokens kept"
+    )
     backend.close()
     return result
 
@@ -276,6 +290,7 @@ def run_harness(
     tok: Any,
     shots: int = 0,
     reuse: bool = True,
+    lookup: bool = True,
     setup: Setup = Setup(),
 ) -> Result:
     """(c) the harness end to end; predictions from its output tables, token counts from its results store."""
@@ -300,6 +315,7 @@ def run_harness(
             "device_map": setup.device_map,
             "batch_size": batch,
             "prefix_reuse": reuse,
+            **({} if lookup else {"prompt_lookup_tokens": 0}),
         },
         "llm_jp_eval": {
             "target_dataset": datasets,
@@ -311,7 +327,7 @@ def run_harness(
         },
     }
     (tmp / "config.yaml").write_text(yaml.safe_dump(cfg, allow_unicode=True), encoding="utf-8")
-    out = tmp / ("out" if reuse else "out-no-reuse")
+    out = tmp / ("out" + variant(reuse, lookup).replace(" ", "-"))
     shutil.rmtree(out, ignore_errors=True)  # a kept --workdir must not resume (every call would be cached)
     select = first_items(counts)
     cmd = [
@@ -336,7 +352,7 @@ def run_harness(
     tail = done.stdout.strip().splitlines()[-1:] or [""]
     if done.returncode != 0:
         print(done.stdout[-4000:], done.stderr[-2000:], sep="\n")
-    result = Result(f"c  harness{'' if reuse else ' no reuse'}", wall)
+    result = Result(f"c  harness{variant(reuse, lookup)}", wall)
     for lang in languages:
         name = f"jaster_output_table_{lang}_{shots}shot.json"
         table = json.loads((out / RUN / "tables" / name).read_text(encoding="utf-8"))
@@ -398,17 +414,17 @@ def report(results: dict[str, Result], items: list[Item]) -> None:
             f"{r.method:<30}{n:>8}{r.wall_s:>9.1f}{seconds(r.prefill_s):>10}{seconds(r.decode_s):>9}"
             f"{n / r.wall_s:>11.3f}{r.tokens:>8}{r.tokens / r.wall_s:>10.1f}  {r.note}"
         )
-    for c_name in ("c", "c-noreuse"):
+    for c_name in ("c", "c-noreuse", "c-nolookup"):
         if c_name not in results:
             continue
         c = results[c_name]
-        for name in ("a", "b", "bstop", "h", "h-noreuse", "c-noreuse"):
+        for name in ("a", "b", "bstop", "h", "h-noreuse", "h-nolookup", "c-noreuse", "c-nolookup"):
             if name in results and name != c_name:
                 print(
                     f"{c_name}/{name}: {results[name].wall_s / c.wall_s:.2f} (samples/s)   "
                     f"{name} vs {c_name} predictions: {compare(results[name], c, items)}"
                 )
-    for a, b in (("h", "h-noreuse"), ("a", "b")):
+    for a, b in (("h", "h-noreuse"), ("h", "h-nolookup"), ("a", "b")):
         if a in results and b in results:
             same = sum(results[a].texts.get(k) == results[b].texts.get(k) for k in results[a].texts)
             print(
@@ -436,7 +452,10 @@ def main() -> None:
     parser.add_argument("--ceiling-batch", type=int, default=None, help="b's batch size (default: see above)")
     parser.add_argument("--workdir", type=Path, default=None, help="keep c's config, data and run here")
     parser.add_argument(
-        "--skip", action="append", default=[], help="a, b, bstop, h, h-noreuse, c or c-noreuse (repeatable, or a,b)"
+        "--skip",
+        action="append",
+        default=[],
+        help="a, b, bstop, h, h-noreuse, h-nolookup, c, c-noreuse or c-nolookup (repeatable, or a,b)",
     )
     args = parser.parse_args()
     few = args.mix == "fewshot"
@@ -478,14 +497,17 @@ def main() -> None:
             enc = tok(warm, return_tensors="pt", padding=True, add_special_tokens=False)
             model.generate(**enc, max_new_tokens=8, do_sample=False, pad_token_id=tok.pad_token_id)
         results: dict[str, Result] = {}
+        harness = partial(run_harness, model_arg, args.data, items, harness_batch, tmp, tok, shots)
         steps: list[tuple[str, Callable[[], Result]]] = [
             ("b", lambda: run_generate(model, tok, items, ceiling, stop=False)),
             ("bstop", lambda: run_generate(model, tok, items, ceiling, stop=True)),
             ("a", lambda: run_pipeline(model, tok, items)),
             ("h", lambda: run_backend(path, items, harness_batch)),
             ("h-noreuse", lambda: run_backend(path, items, harness_batch, reuse=False)),
-            ("c", lambda: run_harness(model_arg, args.data, items, harness_batch, tmp, tok, shots)),
-            ("c-noreuse", lambda: run_harness(model_arg, args.data, items, harness_batch, tmp, tok, shots, False)),
+            ("h-nolookup", lambda: run_backend(path, items, harness_batch, lookup=False)),
+            ("c", harness),
+            ("c-noreuse", partial(harness, reuse=False)),
+            ("c-nolookup", partial(harness, lookup=False)),
         ]
         for name, step in steps:
             if name not in skip:

@@ -194,10 +194,10 @@ def main() -> None:
             ceiling = AUTO_MAX_BATCH if batch == "auto" else int(batch)
             steps = [
                 ("b", partial(run_raw, model, tok, mix, ceiling)),
-                ("h", partial(run_backend, path, mix, batch, True, setup)),
-                ("h-noreuse", partial(run_backend, path, mix, batch, False, setup)),
-                ("c", partial(run_harness, path, DEMO_DATA, mix, batch, tmp, tok, 4, True, setup)),
-                ("c-noreuse", partial(run_harness, path, DEMO_DATA, mix, batch, tmp, tok, 4, False, setup)),
+                ("h", partial(run_backend, path, mix, batch, reuse=True, setup=setup)),
+                ("h-noreuse", partial(run_backend, path, mix, batch, reuse=False, setup=setup)),
+                ("c", partial(run_harness, path, DEMO_DATA, mix, batch, tmp, tok, 4, reuse=True, setup=setup)),
+                ("c-noreuse", partial(run_harness, path, DEMO_DATA, mix, batch, tmp, tok, 4, reuse=False, setup=setup)),
             ]
             done: dict[str, Result] = {}
             for name, step in steps:

@@ -40,6 +40,7 @@ def hf_settings(cfg: RunConfig, path: str, dtype: str, placement: Placement | No
         batch_size=m.batch_size,
         threads=_threads(),
         prefix_reuse=m.prefix_reuse,
+        prompt_lookup_tokens=m.prompt_lookup_tokens,
     )
 
 

@@ -38,6 +38,7 @@ class HFSettings:
     batch_size: int | str = "auto"  # or "auto": the largest batch that fits, halved on out-of-memory
     threads: int | None = None  # torch CPU threads (set per xdist worker so workers do not oversubscribe)
     prefix_reuse: bool = True  # prefill each prompt prefix that rows of a batch share once (see hf_prefix)
+    prompt_lookup_tokens: int = 4  # greedy: tokens drafted by prompt lookup, checked per row and step (hf_speculate)
 
 
 def chat_template_of(path: str) -> str | None:
@@ -89,9 +90,10 @@ class HFBackend:
         return self.timing.decode_s
 
     def identity(self) -> dict[str, Any]:
-        """The cache-key part. `prefix_reuse` is not in it: it changes how the prompts' forward pass is computed,
-        not its tokens, positions or masks, and the greedy tokens are the same with and without it (selftests and
-        bench/bench_throughput.py compare every prompt; see hf_prefix for why only float rounding differs)."""
+        """The cache-key part. `prefix_reuse` and `prompt_lookup_tokens` are not in it: they change how the forward
+        passes are batched, not the tokens, positions or masks each token is computed from, and the greedy tokens
+        are the same with and without them (selftests and bench/bench_throughput.py compare every prompt; see
+        hf_prefix and hf_speculate for why only float rounding differs)."""
         s = self.settings
         return {
             "backend": "hf",
@@ -123,6 +125,11 @@ class HFBackend:
         gc.freeze()
         self.load_s = time.perf_counter() - started
         log.info("loaded %s in %.1f s", s.path, self.load_s)
+        if s.prompt_lookup_tokens:
+            from .hf_speculate import unsupported
+
+            if (reason := unsupported(self._model)) is not None:
+                log.warning("model.prompt_lookup_tokens: %s is decoded a token at a time (%s)", s.path, reason)
 
     @staticmethod
     def _from_pretrained(s: HFSettings, torch: Any, transformers: Any) -> tuple[Any, Any]:
@@ -250,6 +257,7 @@ class HFBackend:
                 choose,
                 share_prefixes=self.settings.prefix_reuse,
                 timing=self.timing,
+                draft_tokens=self.settings.prompt_lookup_tokens,
             )
             for row, ids, reason in rows:
                 text = tok.decode(ids, skip_special_tokens=True)

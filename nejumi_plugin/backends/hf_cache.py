@@ -26,16 +26,16 @@ class _Reserved:
     values: torch.Tensor
 
     def _reserve(self, room: int) -> None:
-        self._k = _with_room(self.keys, room)
-        self._v = _with_room(self.values, room)
+        self._k = with_room(self.keys, room)
+        self._v = with_room(self.values, room)
         self._lo, self._hi = 0, self.keys.shape[-2]
 
     def _append(self, key_states: torch.Tensor, value_states: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Write the new columns after the cached ones and return the cached columns with them (views)."""
         added = key_states.shape[-2]
         if self._hi + added > self._k.shape[-2]:
-            self._k = _with_room(self._k[:, :, self._lo : self._hi], max(RESERVE, added))
-            self._v = _with_room(self._v[:, :, self._lo : self._hi], max(RESERVE, added))
+            self._k = with_room(self._k[:, :, self._lo : self._hi], max(RESERVE, added))
+            self._v = with_room(self._v[:, :, self._lo : self._hi], max(RESERVE, added))
             self._lo, self._hi = 0, self._hi - self._lo
         self._k[:, :, self._hi : self._hi + added] = key_states
         self._v[:, :, self._hi : self._hi + added] = value_states
@@ -96,9 +96,11 @@ def reserve(cache: Any, room: int) -> None:
         layers[i] = moved
 
 
-def _with_room(states: torch.Tensor, room: int) -> torch.Tensor:
-    """A new buffer holding `states` (batch x heads x columns x dim) followed by `room` unwritten columns."""
+def with_room(states: torch.Tensor, room: int) -> torch.Tensor:
+    """A new buffer holding `states` (batch x heads x columns x dim) followed by `room` zeroed columns (a ragged
+    cache (hf_ragged) shows a short row the columns a longer row wrote: masked, but never uninitialized memory,
+    whose NaN or huge values would survive the mask: NaN + -inf is NaN)."""
     batch, heads, columns, dim = states.shape
-    buffer = states.new_empty((batch, heads, columns + room, dim))
+    buffer = states.new_zeros((batch, heads, columns + room, dim))
     buffer[:, :, :columns] = states
     return buffer

@@ -2,11 +2,12 @@
 
 `model.generate` keeps computing every row until the last one stops, so one answer that rambles to
 `max_new_tokens` makes the whole batch pay for it. Here a row that hits EOS, a stop string or its token budget is
-yielded at once and dropped from the batch and the KV cache (see MIN_SHRUNK_BATCH), and the rest go on. Each step
+yielded at once and dropped from the batch and the KV cache (see hf_rows), and the rest go on. Each step
 is the same forward pass as `generate`'s (same positions, same cache, argmax), so the tokens are those of greedy
 `generate`. Stop strings are looked for in the generated text only — never across the prompt boundary, which
 `generate(stop_strings=...)` does. With `share_prefixes`, the prefill computes each prompt prefix that rows share
 once (see hf_prefix); the decoding after it is the same. Each step appends its keys and values in place (hf_cache).
+With `draft_tokens`, greedy decoding checks drafted tokens several at a time (hf_speculate) after the same prefill.
 """
 
 from __future__ import annotations
@@ -20,18 +21,12 @@ import torch
 
 from .hf_cache import reserve
 from .hf_prefix import Unshareable, plan_prefill, run_cost_for, shared_prefill
+from .hf_ragged import ragged
+from .hf_rows import Answers, Finished, StopCheck, slots_to_keep
+from .hf_speculate import speculative_decode, unsupported
 from .hf_timing import DecodeTiming
 
-StopCheck = Callable[[list[int]], bool]
 Chooser = Callable[[torch.Tensor], torch.Tensor]  # last-position logits (rows x vocab) -> the next token of each row
-
-# Measured on a 2-core AVX2 CPU (Gemma-3 270M, fp32): a decode step costs 0.11 s at batch 1, 0.21 s at 2, 0.30 s
-# at 3, 0.20 s at 4 and 0.19 s at 8 — the matmul kernels are slower for 2-3 rows than for 4. So the batch never
-# shrinks to 2 or 3 rows: finished rows ride along (their tokens are ignored) until one row is left.
-MIN_SHRUNK_BATCH = 4
-# Dropping finished rows copies the KV cache (~0.06 s for 64 rows of ~250 tokens, about an eighth of a decode
-# step), so the batch is compacted only once fewer than this share of its rows are unfinished.
-COMPACT_BELOW = 0.75
 
 
 def greedy_decode(
@@ -44,17 +39,17 @@ def greedy_decode(
     choose: Chooser | None = None,
     share_prefixes: bool = False,
     timing: DecodeTiming | None = None,
-) -> Iterator[tuple[int, list[int], str]]:
+    draft_tokens: int = 0,
+) -> Iterator[Finished]:
     """Yield each row as it finishes: its index, its generated token ids (EOS excluded) and why it ended
     ("eos", "stop" or "length"). `max_new_tokens` is one budget for all rows or one per row (rows of different
     datasets share a batch and each stops at its own). `choose` picks the next tokens (default: argmax, greedy).
-    `share_prefixes`: prefill each prompt prefix rows share once (hf_prefix). `timing` adds up where time went."""
-    eos = set(eos_token_ids)
+    `share_prefixes`: prefill each prompt prefix rows share once (hf_prefix). `draft_tokens` > 0 (greedy only):
+    check up to that many drafted tokens per row and step (hf_speculate). `timing` adds up where time went."""
     n = input_ids.shape[0]
     budgets = [max_new_tokens] * n if isinstance(max_new_tokens, int) else list(max_new_tokens)
-    tokens: list[list[int]] = [[] for _ in range(n)]
+    answers = Answers(budgets, eos_token_ids, stopped)
     rows = list(range(n))  # the original row of each slot still in the batch
-    finished: set[int] = set()
     mask = attention_mask
     positions = (mask.long().cumsum(-1) - 1).masked_fill(mask == 0, 1)  # as generate() derives them
     params = inspect.signature(model.forward).parameters
@@ -65,29 +60,31 @@ def greedy_decode(
     with torch.inference_mode():
         out = _prefill(model, input_ids, mask, positions, cache_arg, extra, share_prefixes, timing)
         cache, next_pos = getattr(out, cache_arg), positions[:, -1] + 1
-        reserve(cache, max(budgets, default=1))  # decode steps append in place, not by copying the cache (hf_cache)
+        speculate = draft_tokens > 0 and choose is None and _left_padded(mask) and unsupported(model) is None
+        layers = ragged(cache, input_ids.shape[1]) if speculate else None
+        if layers is None:
+            reserve(cache, max(budgets, default=1))  # decode steps append in place, not by copying (hf_cache)
+        timing.prefill_s += time.perf_counter() - started
+        if layers is not None:
+            pads = input_ids.shape[1] - mask.sum(dim=-1)
+            prompts = [ids[pad:] for ids, pad in zip(input_ids.tolist(), pads.tolist())]
+            logits = out.logits[:, -1, :]
+            del out
+            yield from speculative_decode(model, logits, cache, layers, prompts, pads, answers, draft_tokens, timing)
+            return
         clock = time.perf_counter()
-        timing.prefill_s += clock - started
         for _ in range(max(budgets, default=0)):
             logits = out.logits[:, -1, :]
             chosen = choose(logits) if choose is not None else logits.argmax(dim=-1)
-            done: list[tuple[int, list[int], str]] = []
-            for row, token in zip(rows, chosen.tolist()):
-                if row in finished:
-                    continue  # a passenger: see MIN_SHRUNK_BATCH
-                if token in eos:
-                    done.append((row, tokens[row], "eos"))
-                    continue
-                tokens[row].append(token)
-                if stopped is not None and stopped(tokens[row]):
-                    done.append((row, tokens[row], "stop"))
-                elif len(tokens[row]) >= budgets[row]:
-                    done.append((row, tokens[row], "length"))
-            finished.update(row for row, _, _ in done)
+            done = [
+                finished
+                for row, token in zip(rows, chosen.tolist())
+                if row not in answers.finished and (finished := answers.take(row, token)) is not None
+            ]  # a finished row still in the batch is a passenger (see hf_rows.MIN_SHRUNK_BATCH)
             timing.decode_s += time.perf_counter() - clock
             yield from done  # the caller's time with a finished row is not decoding time
             clock = time.perf_counter()
-            keep = _slots_to_keep(rows, finished)
+            keep = slots_to_keep(rows, answers.finished)
             if not keep:
                 return
             if len(keep) < len(rows):
@@ -103,6 +100,7 @@ def greedy_decode(
                 use_cache=True,
                 **{cache_arg: cache},
             )
+            timing.decode_steps += 1
             next_pos = next_pos + 1
 
 
@@ -139,16 +137,3 @@ def _prefill(
 def _left_padded(mask: torch.Tensor) -> bool:
     """Each row's padding (if any) is all in front of its tokens."""
     return bool((mask[:, 1:] >= mask[:, :-1]).all())
-
-
-def _slots_to_keep(rows: list[int], finished: set[int]) -> list[int]:
-    """The slots of the next step: all of them while at least COMPACT_BELOW of them are unfinished (dropping rows
-    copies the whole KV cache), else every unfinished row plus finished ones to reach MIN_SHRUNK_BATCH (unless only
-    one row is left); empty when all are done."""
-    alive = [slot for slot, row in enumerate(rows) if row not in finished]
-    if len(alive) > 1 and len(alive) >= COMPACT_BELOW * len(rows):
-        return list(range(len(rows)))
-    if len(alive) in (0, 1) or len(alive) >= MIN_SHRUNK_BATCH:
-        return alive
-    riders = [slot for slot, row in enumerate(rows) if row in finished]
-    return sorted(alive + riders[: MIN_SHRUNK_BATCH - len(alive)])

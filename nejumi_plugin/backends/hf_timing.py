@@ -15,3 +15,6 @@ class DecodeTiming:
     prompt_tokens: int = 0  # the prompts' tokens
     prefilled_tokens: int = 0  # tokens the prefill computed: padding included, each shared prefix once
     shared_batches: int = 0  # batches prefilled with shared prefixes (see hf_prefix)
+    decode_steps: int = 0  # forward passes after the prefill
+    drafted_tokens: int = 0  # tokens drafted by prompt lookup and checked (see hf_speculate)
+    accepted_tokens: int = 0  # of those, the ones the model chose too (each saved a decode step of its row)

@@ -69,6 +69,9 @@ class ModelConfig(Section):
     trust_remote_code: bool = False  # new (Neo injected True)
     batch_size: int | Literal["auto"] = "auto"  # new: "auto" = the largest batch that fits (halved on OOM)
     prefix_reuse: bool = True  # new: prefill a prompt prefix that rows of a batch share once (same greedy tokens)
+    # new: greedy decoding checks up to this many tokens per row and step, drafted by prompt lookup (0: one token
+    # per step); the same greedy tokens
+    prompt_lookup_tokens: int = Field(default=4, ge=0, le=64)
     # new, for model.api: the server (openai-compatible, a proxy, Azure's endpoint), the key's environment variable
     # (default: the provider's usual one), requests in flight, attempts per request, seconds per request
     base_url: str | None = None
@@ -280,6 +283,7 @@ SCORE_NEUTRAL = (
     # how fast and how persistently the same requests are sent (the answers are keyed by request in calls.sqlite)
     "model.batch_size",
     "model.prefix_reuse",
+    "model.prompt_lookup_tokens",
     "model.concurrency",
     "model.max_retries",
     "model.timeout_s",

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 import torch
+from decoding import decode_all
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from prefix_mix import jaster_prompts
-from test_hf_prefix import decode_all, llama_dir, varied, varied_dir  # noqa: F401 (fixtures)
 from transformers import DynamicCache
 from transformers.cache_utils import DynamicLayer, DynamicSlidingWindowLayer
 
@@ -80,7 +80,7 @@ def test_layers_of_other_kinds_and_empty_ones_stay_as_they_are() -> None:
 
 @pytest.mark.parametrize("batch", [64, 7])
 def test_greedy_tokens_with_a_reserved_cache_are_those_of_transformers_cache(
-    varied,  # noqa: F811 (the fixture)
+    varied,
     tiny_jaster_dir: Path,
     batch: int,
     monkeypatch: pytest.MonkeyPatch,

@@ -8,14 +8,14 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from decoding import completions, decode_all, hf
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from prefix_mix import jaster_prompts, jaster_requests
 from test_hf import PROMPTS
-from tiny_model import build_tiny_model, build_tokenizer
 
 from nejumi_plugin.backends.base import GenerationRequest
-from nejumi_plugin.backends.hf import AUTO_MAX_BATCH, HFBackend, HFSettings
+from nejumi_plugin.backends.hf import AUTO_MAX_BATCH
 from nejumi_plugin.backends.hf_prefix import PrefillPlan, common_prefix, plan_prefill
 
 DEMO_TEST = (
@@ -85,81 +85,7 @@ def test_every_plan_is_one_shared_prefill_can_run_and_cheaper_than_a_plain_one(
         assert plan.cost(4) < len(rows) * max(map(len, rows))
 
 
-# --- the same tokens, on tiny random models: a Llama, and a Gemma-3 with sliding-window layers shorter than the
-# prompts. Both have a larger init than selftests' default tiny model, whose answers hardly depend on the prompt.
-
-
-def build_tiny_gemma(out: Path) -> Path:
-    """A 4-layer Gemma-3 (3 sliding-window layers of 32 tokens, 1 full) with the tiny model's tokenizer."""
-    import torch
-    from transformers import Gemma3ForCausalLM, Gemma3TextConfig
-
-    tok = build_tokenizer()
-    cfg = Gemma3TextConfig(
-        vocab_size=len(tok),
-        hidden_size=64,
-        intermediate_size=128,
-        num_hidden_layers=4,
-        num_attention_heads=4,
-        num_key_value_heads=1,
-        head_dim=16,
-        sliding_window=32,
-        max_position_embeddings=4096,
-        layer_types=["sliding_attention", "sliding_attention", "full_attention", "sliding_attention"],
-        bos_token_id=tok.bos_token_id,
-        eos_token_id=tok.eos_token_id,
-        pad_token_id=tok.pad_token_id,
-        initializer_range=0.3,
-        tie_word_embeddings=False,  # tied, a random Gemma says one token over and over
-    )
-    torch.manual_seed(0)
-    Gemma3ForCausalLM(cfg).save_pretrained(out)
-    tok.save_pretrained(out)
-    return out
-
-
-@pytest.fixture(scope="module")
-def llama_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return build_tiny_model(tmp_path_factory.mktemp("llama"), init_std=0.3)
-
-
-@pytest.fixture(scope="module", params=["llama", "gemma3-sliding"])
-def varied_dir(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    if request.param == "llama":
-        return request.getfixturevalue("llama_dir")
-    return build_tiny_gemma(tmp_path_factory.mktemp(request.param))
-
-
-@pytest.fixture(scope="module")
-def varied(varied_dir: Path):  # type: ignore[no-untyped-def]
-    import torch
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-
-    tok = AutoTokenizer.from_pretrained(varied_dir, padding_side="left")
-    return AutoModelForCausalLM.from_pretrained(varied_dir, dtype=torch.float32).eval(), tok
-
-
-def decode_all(model, tok, prompts: list[str], budgets: list[int], batch: int, share: bool):  # type: ignore[no-untyped-def]
-    """Greedy tokens and end reasons of every prompt, in length-sorted batches of `batch` (as the backend's queue)."""
-    from nejumi_plugin.backends.hf_decode import greedy_decode
-    from nejumi_plugin.backends.hf_timing import DecodeTiming
-
-    order = sorted(range(len(prompts)), key=lambda i: -len(tok(prompts[i], add_special_tokens=False)["input_ids"]))
-    timing, out = DecodeTiming(), {}
-    for start in range(0, len(order), batch):
-        rows = order[start : start + batch]
-        enc = tok([prompts[i] for i in rows], return_tensors="pt", padding=True, add_special_tokens=False)
-        for row, ids, reason in greedy_decode(
-            model,
-            enc["input_ids"],
-            enc["attention_mask"],
-            [budgets[i] for i in rows],
-            [tok.eos_token_id],
-            share_prefixes=share,
-            timing=timing,
-        ):
-            out[rows[row]] = (ids, reason)
-    return [out[i] for i in range(len(prompts))], timing
+# --- the same tokens as a plain prefill, on the tiny random models of conftest.py
 
 
 def test_a_shared_prefill_computes_the_logits_and_cache_of_a_plain_one(varied, tiny_jaster_dir: Path) -> None:  # type: ignore[no-untyped-def]
@@ -213,17 +139,6 @@ def test_greedy_tokens_with_shared_prefixes_are_those_of_a_plain_prefill(
 
 
 # --- the backend: the same completions with model.prefix_reuse on and off
-
-
-def completions(backend: HFBackend, requests: list[GenerationRequest]) -> list[tuple[str, str, int | None]]:
-    done = dict(backend.generate(requests))
-    return [(done[i].text, done[i].finish_reason, done[i].output_tokens) for i in range(len(requests))]
-
-
-def hf(model_dir: Path, reuse: bool, batch_size: int | str = "auto") -> HFBackend:
-    return HFBackend(
-        HFSettings(str(model_dir), dtype="fp32", device_map="cpu", batch_size=batch_size, prefix_reuse=reuse)
-    )
 
 
 def test_the_backend_answers_the_same_with_and_without_reuse_and_reuse_is_not_in_the_cache_key(

@@ -39,8 +39,9 @@ def thinking_model(tiny_model_dir: Path, tmp_path_factory: pytest.TempPathFactor
 @pytest.fixture
 def scripted(thinking_model: Path) -> Iterator[HFBackend]:
     """The backend, its model made to say SCRIPT (then EOS) whatever the prompt: each forward pass's last logits
-    are replaced by the next scripted token."""
-    backend = HFBackend(HFSettings(str(thinking_model), dtype="fp32", device_map="cpu", batch_size=4))
+    are replaced by the next scripted token (so it decodes a token a step: no prompt lookup)."""
+    settings = HFSettings(str(thinking_model), dtype="fp32", device_map="cpu", batch_size=4, prompt_lookup_tokens=0)
+    backend = HFBackend(settings)
     backend._load()
     model, tok = backend._model, backend._tokenizer
     script = tok(SCRIPT, add_special_tokens=False)["input_ids"] + [tok.eos_token_id]

@@ -25,6 +25,7 @@ NEW_KEYS = {
     "model.trust_remote_code": False,
     "model.batch_size": "auto",
     "model.prefix_reuse": True,
+    "model.prompt_lookup_tokens": 4,
     "llm_jp_eval.add_special_tokens": False,
     "llm_jp_eval.stop_at_blank_line": True,
     "llm_jp_eval.api_max_tokens": None,
