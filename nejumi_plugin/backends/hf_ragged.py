@@ -2,8 +2,8 @@
 
 With speculation (hf_speculate) each row of a batch accepts its own number of tokens per step, so after a step
 the rows' texts end at different columns. Here every row has its own end: a step writes each row's new columns at
-that row's end (overwriting what an earlier step wrote there and did not keep), and the attention mask built by
-the decoder (hf_speculate.step_masks) hides every column past a row's end, and its left padding. A row's tokens
+that row's end (overwriting what an earlier step wrote there and did not keep), and the attention masks built by
+the decoder (hf_speculate) hide every column past a row's end, and its left padding. A row's tokens
 stay contiguous, at the same columns as in a plain left-padded batch, so its positions and its sliding window are
 those of plain decoding. Columns are counted from the start of the prompts (absolute): a sliding-window layer
 keeps only the columns from `first` on, which the decoder sets from the rows' ends and the window.
@@ -34,6 +34,7 @@ class RaggedLayer(DynamicLayer):
         self.first = base
         self.top = base + keys.shape[-2]
         self.ends: torch.Tensor | None = None
+        self._furthest = self.top  # the furthest row end (a Python int: no device sync per layer on a GPU)
         self._k, self._v = with_room(keys, ROOM), with_room(values, ROOM)
         self.keys, self.values = keys, values
         self.is_initialized = True
@@ -75,14 +76,21 @@ class RaggedLayer(DynamicLayer):
 
     def span(self, added: int) -> tuple[int, int]:
         """The absolute columns `update` returns after writing `added` columns at each row's end."""
-        assert self.ends is not None
-        return self.first, max(self.top, int(self.ends.max()) + added)
+        return self.first, max(self.top, self._furthest + added)
 
-    def aim(self, ends: torch.Tensor) -> None:
-        """Before a step: where each row's columns go, and (sliding window) the first column a query may see."""
-        self.ends = ends
+    def aim(self, ends: torch.Tensor, nearest: int, furthest: int) -> None:
+        """Before a step: where each row's columns go (the nearest and furthest of them as ints), and for a
+        sliding-window layer the first column a query of the step may see."""
+        self.ends, self._furthest = ends, furthest
         if self.sliding_window is not None:
-            self.first = max(self.first, int(ends.min()) - self.sliding_window + 1)
+            self.first = max(self.first, nearest - self.sliding_window + 1)
+
+
+def aim(layers: list[RaggedLayer], ends: torch.Tensor) -> None:
+    """Before a step: each row's new columns go to `ends` (absolute columns), in every layer."""
+    nearest, furthest = int(ends.min()), int(ends.max())  # once a step, not once a layer (a device sync each)
+    for layer in layers:
+        layer.aim(ends, nearest, furthest)
 
 
 def ragged(cache: Any, columns: int) -> list[RaggedLayer] | None:

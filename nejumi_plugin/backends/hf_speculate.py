@@ -24,7 +24,7 @@ from typing import Any
 import torch
 
 from .hf_lookup import PromptLookup
-from .hf_ragged import RaggedLayer
+from .hf_ragged import RaggedLayer, aim
 from .hf_rows import Answers, Finished, slots_to_keep
 from .hf_timing import DecodeTiming
 
@@ -103,8 +103,7 @@ def speculative_decode(
         width = 1 + max(len(d) for d in drafts)
         fed = torch.tensor([d + [0] * (width - 1 - len(d)) for d in drafts], dtype=torch.long, device=device)
         fed = torch.cat([last[:, None], fed], dim=1) if width > 1 else last[:, None]
-        for layer in layers:
-            layer.aim(ends)
+        aim(layers, ends)
         out = model(
             input_ids=fed,
             attention_mask=masks.step(ends, pads, width),

@@ -9,7 +9,7 @@ from transformers import DynamicCache
 from transformers.cache_utils import DynamicLayer, DynamicSlidingWindowLayer
 
 from nejumi_plugin.backends import hf_ragged
-from nejumi_plugin.backends.hf_ragged import RaggedLayer, ragged
+from nejumi_plugin.backends.hf_ragged import RaggedLayer, aim, ragged
 
 
 def columns(rows: int, count: int, start: float) -> torch.Tensor:
@@ -31,10 +31,10 @@ def prefilled(kinds: list[type], prompt: int) -> DynamicCache:
 def test_each_row_writes_at_its_own_end_and_keeps_its_columns() -> None:
     cache = prefilled([DynamicLayer], 3)
     (layer,) = ragged(cache, 3)
-    layer.aim(torch.tensor([3, 3]))
+    aim([layer], torch.tensor([3, 3]))
     keys, _ = layer.update(columns(2, 2, 10.0), columns(2, 2, 10.0))
     assert keys[:, 0, :, 0].tolist() == [[0, 1, 2, 10, 11]] * 2
-    layer.aim(torch.tensor([4, 5]))  # row 0 kept 1 of the 2 columns, row 1 both
+    aim([layer], torch.tensor([4, 5]))  # row 0 kept 1 of the 2 columns, row 1 both
     keys, values = layer.update(columns(2, 2, 20.0), columns(2, 2, 20.0))
     assert keys[:, 0, :, 0].tolist() == [[0, 1, 2, 10, 20, 21, 0], [0, 1, 2, 10, 11, 20, 21]]  # 0: never written
     assert keys[:, 0, :, 1].tolist()[1][5:] == [1, 1] and torch.equal(keys, values)
@@ -49,8 +49,8 @@ def test_a_sliding_layer_keeps_what_the_earliest_row_may_still_see(monkeypatch: 
     assert (sliding.first, sliding.top, sliding.sliding_window) == (3, 6, 4)  # the prefill kept window - 1 columns
     ends = torch.tensor([6, 6])
     for step in range(5):
+        aim([sliding, full], ends)
         for layer in (sliding, full):
-            layer.aim(ends)
             layer.update(columns(2, 3, 100.0 * step), columns(2, 3, 100.0 * step))
         ends = ends + torch.tensor([1, 3])  # row 0 keeps 1 column a step, row 1 all 3
     # row 0's last step wrote from its end - 1 on; a query there sees the window - 1 columns before it
