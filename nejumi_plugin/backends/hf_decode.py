@@ -22,7 +22,7 @@ import torch
 from .hf_cache import reserve
 from .hf_prefix import Unshareable, plan_prefill, run_cost_for, shared_prefill
 from .hf_ragged import ragged
-from .hf_rows import Answers, Finished, StopCheck, slots_to_keep
+from .hf_rows import Answers, Finished, StopCheck, shrink
 from .hf_speculate import speculative_decode, unsupported
 from .hf_timing import DecodeTiming
 
@@ -84,14 +84,10 @@ def greedy_decode(
             timing.decode_s += time.perf_counter() - clock
             yield from done  # the caller's time with a finished row is not decoding time
             clock = time.perf_counter()
-            keep = slots_to_keep(rows, answers.finished)
-            if not keep:
+            step = shrink(rows, answers.finished, cache, mask, next_pos, chosen)
+            if step is None:
                 return
-            if len(keep) < len(rows):
-                index = torch.tensor(keep, device=chosen.device)
-                cache.batch_select_indices(index)
-                mask, next_pos, chosen = mask[index], next_pos[index], chosen[index]
-                rows = [rows[k] for k in keep]
+            rows, (mask, next_pos, chosen) = step
             mask = torch.cat([mask, mask.new_ones((len(rows), 1))], dim=1)
             out = model(
                 input_ids=chosen[:, None],

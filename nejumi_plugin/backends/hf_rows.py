@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import Any
+
+import torch
 
 StopCheck = Callable[[list[int]], bool]
 Finished = tuple[int, list[int], str]  # a row, its generated token ids (EOS excluded), why it ended
@@ -58,3 +61,18 @@ def slots_to_keep(rows: list[int], finished: set[int]) -> list[int]:
         return alive
     riders = [slot for slot, row in enumerate(rows) if row in finished]
     return sorted(alive + riders[: MIN_SHRUNK_BATCH - len(alive)])
+
+
+def shrink(
+    rows: list[int], finished: set[int], cache: Any, *per_slot: torch.Tensor
+) -> tuple[list[int], tuple[torch.Tensor, ...]] | None:
+    """The batch's next step: its rows and the per-slot tensors, with finished rows dropped from them and from the
+    cache where slots_to_keep says so; None when every row is done."""
+    keep = slots_to_keep(rows, finished)
+    if not keep:
+        return None
+    if len(keep) == len(rows):
+        return rows, per_slot
+    index = torch.tensor(keep, device=per_slot[0].device)
+    cache.batch_select_indices(index)
+    return [rows[k] for k in keep], tuple(t[index] for t in per_slot)

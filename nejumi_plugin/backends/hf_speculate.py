@@ -25,7 +25,7 @@ import torch
 
 from .hf_lookup import PromptLookup
 from .hf_ragged import RaggedLayer, aim
-from .hf_rows import Answers, Finished, slots_to_keep
+from .hf_rows import Answers, Finished, shrink
 from .hf_timing import DecodeTiming
 
 MASK_KINDS = ("sdpa", "eager")  # attention implementations that take a ready 4D mask as is
@@ -88,14 +88,10 @@ def speculative_decode(
         timing.decode_s += time.perf_counter() - clock
         yield from done  # the caller's time with a finished row is not decoding time
         clock = time.perf_counter()
-        keep = slots_to_keep(rows, answers.finished)
-        if not keep:
+        step = shrink(rows, answers.finished, cache, ends, pads, last)
+        if step is None:
             return
-        if len(keep) < len(rows):
-            index = torch.tensor(keep, device=device)
-            cache.batch_select_indices(index)
-            ends, pads, last = ends[index], pads[index], last[index]
-            rows = [rows[k] for k in keep]
+        rows, (ends, pads, last) = step
         drafts = [
             [] if row in answers.finished else lookups[row].draft(min(draft_tokens, answers.left(row) - 1))
             for row in rows
