@@ -70,7 +70,10 @@ def greedy_decode(
             prompts = [ids[pad:] for ids, pad in zip(input_ids.tolist(), pads.tolist())]
             logits = out.logits[:, -1, :]
             del out
-            yield from speculative_decode(model, logits, cache, layers, prompts, pads, answers, draft_tokens, timing)
+            keep_logits = "logits_to_keep" in params
+            yield from speculative_decode(
+                model, logits, cache, layers, prompts, pads, answers, draft_tokens, timing, cache_arg, keep_logits
+            )
             return
         clock = time.perf_counter()
         for _ in range(max(budgets, default=0)):

@@ -16,6 +16,7 @@ sliding-window layers alike, exactly as transformers builds them for a plain lef
 
 from __future__ import annotations
 
+import functools
 import inspect
 import time
 from collections.abc import Iterator, Sequence
@@ -51,8 +52,14 @@ def unsupported(model: Any) -> str | None:
 def _takes_mask_per_layer_type(model: Any) -> bool:
     """The decoder's forward takes a {layer type: mask} dict (transformers' hybrid models do, by this idiom)."""
     body = model.get_decoder() if hasattr(model, "get_decoder") else model
+    return _forward_takes_mask_dict(body.__class__)
+
+
+@functools.cache
+def _forward_takes_mask_dict(decoder: Any) -> bool:
+    """Read once per class: `unsupported` is asked at every batch, and reading source means reading its file."""
     try:
-        source = inspect.getsource(type(body).forward)
+        source = inspect.getsource(decoder.forward)
     except (AttributeError, OSError, TypeError):
         return False
     return "attention_mask, dict)" in source
@@ -68,13 +75,13 @@ def speculative_decode(
     answers: Answers,
     draft_tokens: int,
     timing: DecodeTiming,
+    cache_arg: str,
+    keep_logits: bool,
 ) -> Iterator[Finished]:
     """Decode from the prefill's last `logits` (rows x vocab) and its cache, whose layers are now `layers`
     (hf_ragged.ragged); `prompts` are the rows' unpadded token ids, `pads` their left padding (columns).
-    Yield each row as it finishes, as hf_decode.greedy_decode does."""
-    params = inspect.signature(model.forward).parameters
-    cache_arg = "cache" if "cache" in params else "past_key_values"
-    keep_logits = "logits_to_keep" in params
+    `cache_arg` and `keep_logits`: the forward's name for the cache, and whether it takes `logits_to_keep`
+    (as hf_decode read them). Yield each row as it finishes, as hf_decode.greedy_decode does."""
     device = logits.device
     n, columns = len(prompts), layers[0].top
     rows = list(range(n))  # the original row of each slot still in the batch
